@@ -1,0 +1,8 @@
+"""The Admin API client: typed operations over one pooled, retrying HTTP session."""
+
+from __future__ import annotations
+
+from ._http import USER_AGENT
+from .api import AdminClient, shared_client
+
+__all__ = ["USER_AGENT", "AdminClient", "shared_client"]

@@ -1,0 +1,99 @@
+"""ManagedAccount: one service account with its tokens and Duckling config, as one unit.
+
+Platform teams define accounts as data (a username, a few tokens, a compute size); this
+component turns one such definition into the three resources wired together, so a stack
+grows by adding a definition rather than by repeating resource boilerplate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+import pulumi
+
+from .resources import (
+    AccessToken,
+    InstanceConfig,
+    ReadScalingArgs,
+    ReadScalingArgsDict,
+    ReadWriteArgs,
+    ReadWriteArgsDict,
+    ServiceAccount,
+)
+
+
+class TokenSpec(TypedDict, total=False):
+    """Settings of one token of a ManagedAccount (the dict key is the token's name)."""
+
+    token_type: str
+    ttl: int
+    rotate_before: int
+
+
+class DucklingSpec(TypedDict):
+    """Both sides of the account's compute."""
+
+    read_write: ReadWriteArgs | ReadWriteArgsDict
+    read_scaling: ReadScalingArgs | ReadScalingArgsDict
+
+
+class ManagedAccount(pulumi.ComponentResource):
+    """A service account, its named tokens and (optionally) its Duckling configuration.
+
+    The account is protected by default because deleting it deletes its data; pass
+    `protect=False` for throwaway accounts. Tokens depend on the account, so they are
+    created after it and revoked before it.
+    """
+
+    account: ServiceAccount
+    tokens: dict[str, AccessToken]
+    ducklings: InstanceConfig | None
+    username: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        username: str,
+        tokens: Mapping[str, TokenSpec] | None = None,
+        ducklings: DucklingSpec | None = None,
+        adopt: bool = False,
+        protect: bool = True,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = ServiceAccount(
+            resource_name,
+            username=username,
+            adopt=adopt or None,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+        self.username = self.account.username
+        self.tokens = {
+            name: AccessToken(
+                f"{resource_name}-{name}",
+                username=self.account.username,
+                name=name,
+                token_type=spec.get("token_type"),
+                ttl=spec.get("ttl"),
+                rotate_before=spec.get("rotate_before"),
+                opts=child,
+            )
+            for name, spec in (tokens or {}).items()
+        }
+        self.ducklings = None
+        if ducklings is not None:
+            self.ducklings = InstanceConfig(
+                resource_name,
+                username=self.account.username,
+                read_write=ducklings["read_write"],
+                read_scaling=ducklings["read_scaling"],
+                opts=child,
+            )
+        outputs: dict[str, Any] = {
+            "username": self.username,
+            "token_ids": {n: t.token_id for n, t in self.tokens.items()},
+        }
+        self.register_outputs(outputs)

@@ -1,0 +1,350 @@
+"""Fault injection: rules that make API requests slow, fail, get rate limited or drop.
+
+A rule targets a route (`*`, `POST *`, `POST /v1/users/{username}/tokens` or an operationId
+such as `users-createToken`) and fires on a matching request with probability `rate`, for at
+most `count` requests (None: no limit). Rules are checked in the order they were added:
+every firing `latency` rule adds its delay, and the first firing `error`, `rate_limit` or
+`drop` rule decides the outcome. With `after_write=True` an `error` or `drop` happens after
+the request was handled, so its write is kept although the client sees a failure.
+
+Kinds:
+* `error`: respond with `status` (4xx and 500: the API's JSON error body; 502, 503, 504:
+  a plain-text body, as a gateway would send).
+* `rate_limit`: respond 429 with a `Retry-After` header of `retry_after` (seconds, or a string
+  sent as is, such as an HTTP date).
+* `drop`: close the connection without a response.
+* `latency`: wait `seconds` before handling the request.
+
+The same rules can be given as JSON objects (the control endpoint) or as the compact command
+line form `KIND[@ROUTE][,key=value...]`, e.g. `error@users-createToken,status=503,count=2`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .operations import OPERATIONS, Operation, find_operation
+
+__all__ = ["FAULT_KINDS", "FaultDecision", "FaultRule", "Faults"]
+
+FAULT_KINDS = ("drop", "error", "latency", "rate_limit")
+_METHODS = sorted({operation.method for operation in OPERATIONS})
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One fault injection rule; see the module docstring for the fields' meaning."""
+
+    kind: str
+    route: str = "*"
+    status: int = 500
+    count: int | None = None
+    rate: float = 1.0
+    retry_after: int | str = 1
+    seconds: float = 0.0
+    after_write: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"kind: must be one of {', '.join(FAULT_KINDS)}")
+        if not self._route_is_known():
+            raise ValueError(
+                f"route: {self.route!r} is not '*', 'METHOD *', 'METHOD /template' "
+                "or an operationId of an emulated operation"
+            )
+        if isinstance(self.status, bool) or not isinstance(self.status, int):
+            raise ValueError("status: must be an integer")
+        if not 400 <= self.status <= 599:
+            raise ValueError("status: must be between 400 and 599")
+        if self.count is not None and (
+            isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1
+        ):
+            raise ValueError("count: must be a positive integer or null")
+        if isinstance(self.rate, bool) or not isinstance(self.rate, int | float):
+            raise ValueError("rate: must be a number")
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("rate: must be between 0 and 1")
+        if isinstance(self.retry_after, bool) or not isinstance(self.retry_after, int | str):
+            raise ValueError("retry_after: must be an integer number of seconds or a string")
+        if isinstance(self.retry_after, int) and self.retry_after < 0:
+            raise ValueError("retry_after: must not be negative")
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float):
+            raise ValueError("seconds: must be a number")
+        if self.seconds < 0:
+            raise ValueError("seconds: must not be negative")
+        if not isinstance(self.after_write, bool):
+            raise ValueError("after_write: must be a boolean")
+        if self.after_write and self.kind not in ("error", "drop"):
+            raise ValueError("after_write: only applies to kinds error and drop")
+
+    def _route_is_known(self) -> bool:
+        if self.route == "*":
+            return True
+        method, _, rest = self.route.partition(" ")
+        if rest == "*":
+            return method in _METHODS
+        return find_operation(self.route) is not None
+
+    def matches(self, operation: Operation) -> bool:
+        """Whether this rule targets `operation`."""
+        if self.route == "*":
+            return True
+        method, _, rest = self.route.partition(" ")
+        if rest == "*":
+            return method == operation.method
+        return self.route in (operation.key, operation.operation_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as a JSON object (the form `from_dict` and the control endpoint accept)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
+        """Build a rule from a JSON object; raise `ValueError` naming a bad field."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: is not a fault rule field")
+        if "kind" not in data:
+            raise ValueError("kind: is required")
+        return cls(**dict(data))
+
+    @classmethod
+    def parse(cls, text: str) -> FaultRule:
+        """Parse a JSON object or the compact form `KIND[@ROUTE][,key=value...]`."""
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"fault rule is not valid JSON: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ValueError("fault rule must be a JSON object")
+            return cls.from_dict(data)
+        head, *options = text.split(",")
+        kind, _, route = head.partition("@")
+        values: dict[str, Any] = {"kind": kind.strip(), "route": route.strip() or "*"}
+        for option in options:
+            key, sep, raw = option.partition("=")
+            if not sep:
+                raise ValueError(f"fault rule option {option!r} is not key=value")
+            values[key.strip()] = _parse_value(key.strip(), raw.strip())
+        return cls.from_dict(values)
+
+
+def _parse_value(key: str, raw: str) -> Any:
+    if key == "after_write":
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise ValueError("after_write: must be true or false")
+        return raw.lower() in ("true", "1")
+    if key in ("status", "count"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"{key}: must be an integer") from exc
+    if key in ("rate", "seconds"):
+        try:
+            return float(raw)
+        except ValueError as exc:
+            raise ValueError(f"{key}: must be a number") from exc
+    if key == "retry_after":
+        return int(raw) if raw.isdigit() else raw
+    return raw
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What to do with one request: wait `latency` seconds, then apply `action` if any."""
+
+    latency: float = 0.0
+    action: FaultRule | None = None
+
+
+@dataclass
+class _Entry:
+    rule: FaultRule
+    remaining: int | None
+    fired: int = 0
+
+
+@dataclass
+class Faults:
+    """The fault rules of one emulator, safe to change from any thread while it serves.
+
+    `latency` is added to every API request on top of any `latency` rule. `seed` makes the
+    probabilistic rules repeatable.
+    """
+
+    latency: float = 0.0
+    seed: int | None = None
+    _entries: list[_Entry] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def add(
+        self, rule: FaultRule | str | Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> FaultRule:
+        """Add a rule (a `FaultRule`, its compact string, a dict, or keyword fields)."""
+        if rule is None:
+            rule = FaultRule(**kwargs)
+        elif isinstance(rule, str):
+            rule = FaultRule.parse(rule)
+        elif not isinstance(rule, FaultRule):
+            rule = FaultRule.from_dict(rule)
+        with self._lock:
+            self._entries.append(_Entry(rule, rule.count))
+        return rule
+
+    def error(
+        self,
+        route: str = "*",
+        status: int = 500,
+        *,
+        count: int | None = None,
+        rate: float = 1.0,
+        after_write: bool = False,
+    ) -> FaultRule:
+        """Make matching requests fail with `status` (after the write if `after_write`)."""
+        return self.add(
+            FaultRule(
+                "error", route, status=status, count=count, rate=rate, after_write=after_write
+            )
+        )
+
+    def rate_limit(
+        self,
+        route: str = "*",
+        *,
+        retry_after: int | str = 1,
+        count: int | None = None,
+        rate: float = 1.0,
+    ) -> FaultRule:
+        """Answer matching requests with 429 and `Retry-After: retry_after`."""
+        return self.add(
+            FaultRule(
+                "rate_limit", route, status=429, retry_after=retry_after, count=count, rate=rate
+            )
+        )
+
+    def drop(
+        self,
+        route: str = "*",
+        *,
+        count: int | None = None,
+        rate: float = 1.0,
+        after_write: bool = False,
+    ) -> FaultRule:
+        """Close the connection of matching requests without a response."""
+        return self.add(FaultRule("drop", route, count=count, rate=rate, after_write=after_write))
+
+    def slow(
+        self, route: str = "*", seconds: float = 1.0, *, count: int | None = None, rate: float = 1.0
+    ) -> FaultRule:
+        """Delay matching requests by `seconds`."""
+        return self.add(FaultRule("latency", route, seconds=seconds, count=count, rate=rate))
+
+    def clear(self) -> None:
+        """Remove every rule and the global latency."""
+        with self._lock:
+            self._entries.clear()
+            self.latency = 0.0
+
+    def reseed(self, seed: int | None) -> None:
+        """Restart the random sequence of probabilistic rules from `seed`."""
+        with self._lock:
+            self.seed = seed
+            self._random = random.Random(seed)
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        """The rules still active, in order."""
+        with self._lock:
+            return [entry.rule for entry in self._entries]
+
+    def decide(self, operation: Operation) -> FaultDecision:
+        """Roll the rules for one request to `operation`, using up counts of firing rules."""
+        with self._lock:
+            latency = self.latency
+            action: FaultRule | None = None
+            for entry in list(self._entries):
+                rule = entry.rule
+                if rule.kind != "latency" and action is not None:
+                    continue
+                if not rule.matches(operation):
+                    continue
+                if rule.rate < 1.0 and self._random.random() >= rule.rate:
+                    continue
+                entry.fired += 1
+                if entry.remaining is not None:
+                    entry.remaining -= 1
+                    if entry.remaining <= 0:
+                        self._entries.remove(entry)
+                if rule.kind == "latency":
+                    latency += rule.seconds
+                else:
+                    action = rule
+            return FaultDecision(latency=latency, action=action)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current settings as JSON: latency, seed and rules with their use so far."""
+        with self._lock:
+            return {
+                "latency": self.latency,
+                "seed": self.seed,
+                "rules": [
+                    {**entry.rule.to_dict(), "remaining": entry.remaining, "fired": entry.fired}
+                    for entry in self._entries
+                ],
+            }
+
+    def configure(self, data: Mapping[str, Any]) -> None:
+        """Apply a JSON request: one rule object, or `{rules?, latency?, seed?, replace?}`.
+
+        All of it is checked before anything changes; raise `ValueError` naming the field.
+        """
+        if "kind" in data:
+            data = {"rules": [data]}
+        allowed = {"rules", "latency", "seed", "replace"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: is not a fault setting")
+        raw_rules = data.get("rules", [])
+        if not isinstance(raw_rules, list):
+            raise ValueError("rules: must be a list")
+        rules: list[FaultRule] = []
+        for index, raw in enumerate(raw_rules):
+            if not isinstance(raw, dict | str):
+                raise ValueError(f"rules[{index}]: must be an object or a string")
+            try:
+                rules.append(
+                    FaultRule.parse(raw) if isinstance(raw, str) else FaultRule.from_dict(raw)
+                )
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"rules[{index}].{exc}") from exc
+        latency = data.get("latency")
+        if latency is not None and (
+            isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0
+        ):
+            raise ValueError("latency: must be a non-negative number")
+        seed = data.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError("seed: must be an integer")
+        replace = data.get("replace", False)
+        if not isinstance(replace, bool):
+            raise ValueError("replace: must be a boolean")
+        if replace:
+            self.clear()
+        if "seed" in data:
+            self.reseed(seed)
+        with self._lock:
+            if latency is not None:
+                self.latency = float(latency)
+            self._entries.extend(_Entry(rule, rule.count) for rule in rules)

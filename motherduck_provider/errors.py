@@ -1,0 +1,198 @@
+"""The exception tree: every failure the package reports, mapped from HTTP in one place.
+
+    MotherDuckError
+    ├── ConfigurationError     settings missing or invalid (token, API URL, timeout)
+    ├── TransportError         no usable HTTP answer: connection refused or dropped, timeout
+    ├── ResponseShapeError     a success body that does not match the contract
+    └── APIError               the API answered with an error status
+        ├── BadRequestError      400 BAD_REQUEST (validation, plan limits, name taken)
+        ├── UnauthorizedError    401 UNAUTHORIZED (token invalid or expired)
+        ├── ForbiddenError       403 FORBIDDEN (token lacks the Admin role)
+        ├── NotFoundError        404 with JSON code NOT_FOUND: the object is gone
+        ├── NoRouteError         404 without that code: a wrong URL, never proof of "gone"
+        ├── RateLimitedError     429
+        └── ServerError          5xx
+
+Messages carry the method, path, status and the API's own words; never a header, a token or
+a request body, so they are safe to show in `pulumi up` output and logs.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ForbiddenError",
+    "MotherDuckError",
+    "NoRouteError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ResponseShapeError",
+    "ServerError",
+    "TransportError",
+    "UnauthorizedError",
+    "error_from_response",
+]
+
+
+class MotherDuckError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(MotherDuckError):
+    """Provider settings are missing or invalid; raised before any request is sent."""
+
+
+class TransportError(MotherDuckError):
+    """The request got no HTTP answer; whether the API processed it is unknown."""
+
+    def __init__(self, method: str, path: str, reason: str, *, sent: bool = True) -> None:
+        self.method = method
+        self.path = path
+        self.reason = reason
+        # False when the connection failed before a byte was sent: safe to retry any method.
+        self.sent = sent
+        super().__init__(f"MotherDuck API request {method} {path} failed: {reason}")
+
+
+class ResponseShapeError(MotherDuckError):
+    """A 2xx response whose body does not match the Admin API contract."""
+
+    def __init__(self, method: str, path: str, problem: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"MotherDuck API response to {method} {path} did not match the contract: {problem}"
+        )
+
+
+_HINTS: dict[int, str] = {
+    401: "the admin token is invalid or expired; set a valid one with "
+    "`pulumi config set --secret motherduck:token <token>`",
+    403: "the token must be a read/write token of a user with the Admin role in the organization",
+    429: "the API is rate limiting; retry later",
+}
+
+
+class APIError(MotherDuckError):
+    """The Admin API answered with an error status; fields keep the API's own words."""
+
+    status: int = 0
+    default_code: str = "ERROR"
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        issues: list[str],
+        *,
+        method: str = "",
+        path: str = "",
+        retry_after: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.issues = issues
+        self.method = method
+        self.path = path
+        self.retry_after = retry_after
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = f"MotherDuck API error {self.status} ({self.code}): {self.message}"
+        if self.issues:
+            text += ": " + "; ".join(self.issues)
+        if self.method:
+            text += f" [{self.method} {self.path}]"
+        hint = _HINTS.get(self.status)
+        if hint:
+            text += f". Hint: {hint}"
+        return text
+
+
+class BadRequestError(APIError):
+    """400: the API rejected the input (validation, plan limits, a taken username)."""
+
+
+class UnauthorizedError(APIError):
+    """401: the token is invalid or expired."""
+
+
+class ForbiddenError(APIError):
+    """403: the token is valid but its user lacks the Admin role or plan."""
+
+
+class NotFoundError(APIError):
+    """404 with the JSON code NOT_FOUND: the only proof that an object is gone."""
+
+
+class NoRouteError(APIError):
+    """404 without the NOT_FOUND code: no such route (wrong base URL), never "gone"."""
+
+
+class RateLimitedError(APIError):
+    """429: too many requests."""
+
+
+class ServerError(APIError):
+    """5xx: the API failed; for a write, whether it was applied is unknown."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    429: RateLimitedError,
+}
+
+
+def error_from_response(
+    status: int,
+    text: str,
+    *,
+    method: str,
+    path: str,
+    retry_after: str | None = None,
+) -> APIError:
+    """Build the error for an HTTP error answer: the one place that maps status to class."""
+    body: Any = None
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    code = ""
+    message = ""
+    issues: list[str] = []
+    if isinstance(body, dict):
+        code = str(body.get("code") or "")
+        message = str(body.get("message") or "")
+        raw_issues = body.get("issues")
+        if isinstance(raw_issues, list):
+            for issue in raw_issues:
+                if isinstance(issue, dict) and "message" in issue:
+                    issues.append(str(issue["message"]))
+    if status == 404:
+        cls: type[APIError] = NotFoundError if code == "NOT_FOUND" else NoRouteError
+        if cls is NoRouteError:
+            message = message or "no such route (check motherduck:apiUrl)"
+    elif status >= 500:
+        cls = ServerError
+    else:
+        cls = _BY_STATUS.get(status, APIError)
+    if not message:
+        message = (text.strip()[:200] if text and body is None else "") or "no message"
+    return cls(
+        status,
+        code or "HTTP_" + str(status),
+        message,
+        issues,
+        method=method,
+        path=path,
+        retry_after=retry_after,
+    )

@@ -1,0 +1,130 @@
+"""The Admin API's shapes: request models are strict, response models tolerant.
+
+Strict requests catch our own mistakes before they reach the API; tolerant responses
+(unknown fields ignored) keep us working when MotherDuck adds fields to this Preview API.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from . import rules
+
+InstanceSize = Literal["pulse", "standard", "jumbo", "mega", "giga"]
+TokenType = Literal["read_write", "read_scaling"]
+
+__all__ = [
+    "CreateServiceAccountRequest",
+    "CreateTokenRequest",
+    "CreatedToken",
+    "DucklingConfig",
+    "InstanceSize",
+    "ReadScalingConfig",
+    "ReadWriteConfig",
+    "ServiceAccountResponse",
+    "SetDucklingConfigRequest",
+    "TokenInfo",
+    "TokenList",
+    "TokenType",
+    "parse_timestamp",
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An API timestamp (RFC 3339, `Z` or offset) as an aware UTC datetime."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class CreateServiceAccountRequest(_Request):
+    """Body of `POST /v1/users`."""
+
+    username: str = Field(min_length=1, max_length=rules.USERNAME_MAX)
+
+
+class ServiceAccountResponse(_Response):
+    """Answer of `POST /v1/users` and `DELETE /v1/users/{username}`."""
+
+    username: str
+
+
+class CreateTokenRequest(_Request):
+    """Body of `POST /v1/users/{username}/tokens`; `ttl` absent means no expiry."""
+
+    name: str = Field(min_length=1, max_length=rules.TOKEN_NAME_MAX)
+    ttl: int | None = Field(default=None, ge=rules.TTL_MIN, le=rules.TTL_MAX)
+    token_type: TokenType | None = None
+
+
+class TokenInfo(_Response):
+    """One token as listed: metadata only, never the secret."""
+
+    id: str
+    name: str | None = None
+    expire_at: str | None = None
+    created_ts: str
+    read_only: bool
+    token_type: str
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token's expiry lies at or before `now`."""
+        return self.expire_at is not None and parse_timestamp(self.expire_at) <= now
+
+
+class CreatedToken(TokenInfo):
+    """Answer of create token: the only response that carries the secret."""
+
+    token: SecretStr
+
+
+class TokenList(_Response):
+    """Answer of `GET /v1/users/{username}/tokens`."""
+
+    tokens: list[TokenInfo]
+
+
+class ReadWriteConfig(BaseModel):
+    """The read/write Duckling of an account."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    instance_size: InstanceSize
+    cooldown_seconds: int | None = Field(default=None, ge=rules.COOLDOWN_MIN, le=rules.COOLDOWN_MAX)
+
+
+class ReadScalingConfig(BaseModel):
+    """The read-scaling flock of an account."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    instance_size: InstanceSize
+    flock_size: int = Field(ge=rules.FLOCK_MIN, le=rules.FLOCK_MAX)
+    cooldown_seconds: int | None = Field(default=None, ge=rules.COOLDOWN_MIN, le=rules.COOLDOWN_MAX)
+
+
+class DucklingConfig(BaseModel):
+    """Both sides of an account's compute: `GET` answers it, `PUT` replaces it whole."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    read_write: ReadWriteConfig
+    read_scaling: ReadScalingConfig
+
+
+class SetDucklingConfigRequest(_Request):
+    """Body of `PUT /v1/users/{username}/instances`."""
+
+    config: DucklingConfig

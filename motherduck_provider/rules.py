@@ -1,0 +1,94 @@
+"""Input rules for the three resources, stated once and used by `check` and the API models.
+
+Each rule returns human-readable problems naming the value and the rule, so `pulumi preview`
+can report every failure at once before any request is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+USERNAME_MIN: Final = 3
+USERNAME_MAX: Final = 255
+TOKEN_NAME_MAX: Final = 255
+RESERVED_TOKEN_NAMES: Final = frozenset({"MotherDuck Extension", "MotherDuck Flights"})
+TTL_MIN: Final = 300
+TTL_MAX: Final = 31_536_000
+TOKEN_TYPES: Final = ("read_write", "read_scaling")
+INSTANCE_SIZES: Final = ("pulse", "standard", "jumbo", "mega", "giga")
+FLOCK_MIN: Final = 0
+FLOCK_MAX: Final = 64
+COOLDOWN_MIN: Final = 60
+COOLDOWN_MAX: Final = 86_400
+ROTATE_BEFORE_MIN: Final = 0
+ASCII_DIGITS: Final = frozenset("0123456789")
+
+
+def username_problems(value: Any) -> list[str]:
+    """Service account names: 3-255 chars, a letter first, then letters, ASCII digits or `_`."""
+    if not isinstance(value, str):
+        return [f"must be a string, got {value!r}"]
+    problems = []
+    if not USERNAME_MIN <= len(value) <= USERNAME_MAX:
+        problems.append(
+            f"{value!r} has {len(value)} characters; a username has "
+            f"{USERNAME_MIN} to {USERNAME_MAX}"
+        )
+    if value and not value[0].isalpha():
+        problems.append(f"{value!r} must start with a letter")
+    bad = sorted({c for c in value if not (c.isalpha() or c in ASCII_DIGITS or c == "_")})
+    if bad:
+        problems.append(
+            f"{value!r} may only contain letters, digits and '_' (found {''.join(bad)!r})"
+        )
+    return problems
+
+
+def token_name_problems(value: Any) -> list[str]:
+    """Token names: 1-255 characters and not one of MotherDuck's reserved labels."""
+    if not isinstance(value, str):
+        return [f"must be a string, got {value!r}"]
+    if not 1 <= len(value) <= TOKEN_NAME_MAX:
+        return [f"{value!r} has {len(value)} characters; a token name has 1 to {TOKEN_NAME_MAX}"]
+    if value in RESERVED_TOKEN_NAMES:
+        return [f"{value!r} is reserved by MotherDuck; choose another name"]
+    return []
+
+
+def whole_number(value: Any) -> int | None:
+    """The int a JSON number stands for when it is whole (2 or 2.0), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def range_problems(value: Any, low: int, high: int, unit: str = "") -> list[str]:
+    """A whole number between low and high inclusive."""
+    number = whole_number(value)
+    suffix = f" {unit}" if unit else ""
+    if number is None:
+        return [f"must be a whole number, got {value!r}"]
+    if not low <= number <= high:
+        return [f"{number} is out of range; allowed {low} to {high}{suffix}"]
+    return []
+
+
+def choice_problems(value: Any, choices: tuple[str, ...]) -> list[str]:
+    """One of a fixed set of strings."""
+    if value not in choices:
+        return [f"{value!r} is not one of {', '.join(choices)}"]
+    return []
+
+
+def cooldown_problems(size: Any, cooldown: Any) -> list[str]:
+    """Cooldowns are 60-86,400 s and cannot be set for `pulse`, which has none."""
+    if cooldown is None:
+        return []
+    if size == "pulse":
+        return [f"cooldown_seconds ({cooldown!r}) cannot be set with instance_size 'pulse'"]
+    return range_problems(cooldown, COOLDOWN_MIN, COOLDOWN_MAX, "seconds")

@@ -1,0 +1,52 @@
+"""Shared fixtures: `emulator`, a running Admin API emulator held to the official contract.
+
+Every exchange a test makes with the emulator is checked against the contract when the test
+ends: responses always, requests when our client sent them (its user agent). Exchanges shaped
+by injected faults (429, gateway errors, dropped connections) are outside the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from motherduck_provider.emulator import EmulatorServer
+from motherduck_provider.emulator.operations import OPERATIONS
+from tests.contract.oracle import Contract
+
+# The emulator serves the 7 operations we manage; the contract's other two (active accounts,
+# embed sessions) answer "no route" there by design, so their exchanges are out of scope.
+EMULATED = frozenset(op.operation_id for op in OPERATIONS)
+
+ADMIN_TOKEN = "md-emulator-test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    """The official Admin API contract (the committed, reduced copy)."""
+    return Contract.load()
+
+
+def contract_problems(server: EmulatorServer, contract: Contract) -> list[str]:
+    """Every way the traffic of this emulator drifted from the contract."""
+    return [
+        f"{ex.method} {ex.path} -> {ex.status}: {problem}"
+        for ex in server.store.exchanges
+        if ex.fault is None and _in_scope(contract, ex.method, ex.path)
+        for problem in contract.check_exchange(ex)
+    ]
+
+
+def _in_scope(contract: Contract, method: str, path: str) -> bool:
+    operation = contract.match(method, path)
+    return operation is None or operation.operation_id in EMULATED
+
+
+@pytest.fixture
+def emulator(contract: Contract) -> Iterator[EmulatorServer]:
+    """A fresh emulator on a free loopback port; the test fails if traffic broke the contract."""
+    with EmulatorServer(admin_token=ADMIN_TOKEN) as server:
+        yield server
+        problems = contract_problems(server, contract)
+    assert not problems, "traffic drifted from the contract:\n" + "\n".join(problems)

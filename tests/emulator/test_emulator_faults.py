@@ -1,0 +1,268 @@
+"""Fault injection: latency, errors, 429 with Retry-After, drops, failures after the write."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+import pytest
+
+from motherduck_provider.emulator import (
+    OPERATIONS,
+    EmulatorApp,
+    EmulatorServer,
+    FaultRule,
+    Faults,
+    Store,
+)
+
+CREATE_TOKEN = next(op for op in OPERATIONS if op.operation_id == "users-createToken")
+LIST_TOKENS = next(op for op in OPERATIONS if op.operation_id == "users-listTokens")
+
+
+def test_global_latency(client: httpx.Client, emulator: EmulatorServer, alice: str) -> None:
+    emulator.store.faults.latency = 0.3
+    started = time.monotonic()
+    assert client.get("/v1/users/alice/tokens").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_latency_rule_for_one_route(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.slow("users-listTokens", 0.3, count=1)
+    started = time.monotonic()
+    client.get("/v1/users/alice/instances")
+    assert time.monotonic() - started < 0.3
+    started = time.monotonic()
+    client.get("/v1/users/alice/tokens")
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    client.get("/v1/users/alice/tokens")
+    assert time.monotonic() - started < 0.3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_next_n_requests_fail(
+    client: httpx.Client, emulator: EmulatorServer, alice: str, status: int
+) -> None:
+    emulator.store.faults.error("GET /v1/users/{username}/tokens", status, count=2)
+    assert client.get("/v1/users/alice/instances").status_code == 200  # other route untouched
+    assert [client.get("/v1/users/alice/tokens").status_code for _ in range(3)] == [
+        status,
+        status,
+        200,
+    ]
+    assert emulator.store.count(operation="users-listTokens", status=status) == 2
+    assert [e.fault for e in emulator.store.exchanges] == [None, "error", "error", None]
+
+
+def test_error_bodies(client: httpx.Client, emulator: EmulatorServer, alice: str) -> None:
+    emulator.store.faults.error(status=500, count=1)
+    emulator.store.faults.error(status=503, count=1)
+    first = client.get("/v1/users/alice/tokens")
+    assert first.json() == {"message": "Internal Error", "code": "INTERNAL_SERVER_ERROR"}
+    second = client.get("/v1/users/alice/tokens")
+    assert second.headers["content-type"].startswith("text/plain")
+    assert second.text == "Service Unavailable"
+
+
+def test_error_before_write_changes_nothing(client: httpx.Client, emulator: EmulatorServer) -> None:
+    emulator.store.faults.error("users-createServiceAccount", 500, count=1)
+    assert client.post("/v1/users", json={"username": "alice"}).status_code == 500
+    assert not emulator.store.has_user("alice")
+    assert emulator.store.requests[-1].applied is False
+
+
+def test_rate_limit_with_retry_after(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.rate_limit("POST *", retry_after=7, count=1)
+    assert client.get("/v1/users/alice/tokens").status_code == 200
+    response = client.post("/v1/users/alice/tokens", json={"name": "ci"})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert response.json()["code"] == "TOO_MANY_REQUESTS"
+    assert emulator.store.list_tokens("alice") == []
+    assert client.post("/v1/users/alice/tokens", json={"name": "ci"}).status_code == 200
+
+
+def test_rate_limit_with_http_date(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    date = "Wed, 21 Oct 2026 07:28:00 GMT"
+    emulator.store.faults.rate_limit(retry_after=date, count=1)
+    assert client.get("/v1/users/alice/tokens").headers["retry-after"] == date
+
+
+def test_dropped_connection_is_a_transport_error(
+    client: httpx.Client, emulator: EmulatorServer, alice: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.store.faults.drop("users-createToken", count=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/v1/users/alice/tokens", json={"name": "ci"})
+    assert emulator.store.list_tokens("alice") == []
+    record = emulator.store.requests[-1]
+    assert (record.status, record.fault, record.applied) == (0, "drop", False)
+    # The server keeps serving, and dropped the connection without complaint.
+    assert client.post("/v1/users/alice/tokens", json={"name": "ci"}).status_code == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_error_after_write_keeps_the_write(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.error("users-createToken", 500, count=1, after_write=True)
+    response = client.post("/v1/users/alice/tokens", json={"name": "ci"})
+    assert response.status_code == 500
+    assert [t.name for t in emulator.store.list_tokens("alice")] == ["ci"]
+    assert emulator.store.requests[-1].applied is True
+
+
+def test_drop_after_write_keeps_the_write(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.drop("PUT /v1/users/{username}/instances", count=1, after_write=True)
+    config = {
+        "read_write": {"instance_size": "jumbo"},
+        "read_scaling": {"instance_size": "pulse", "flock_size": 1},
+    }
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.put("/v1/users/alice/instances", json={"config": config})
+    assert emulator.store.get_config("alice")["read_write"] == {
+        "instance_size": "jumbo",
+        "cooldown_seconds": 60,
+    }
+
+
+def test_unknown_routes_are_never_faulted(client: httpx.Client, emulator: EmulatorServer) -> None:
+    emulator.store.faults.error(status=500)
+    assert client.get("/v1/active_accounts").status_code == 404
+    assert client.get("/_emulator/health").status_code == 200
+
+
+def test_seeded_rates_repeat() -> None:
+    def sequence(seed: int) -> list[bool]:
+        faults = Faults(seed=seed)
+        faults.error(rate=0.5)
+        return [faults.decide(LIST_TOKENS).action is not None for _ in range(40)]
+
+    assert sequence(7) == sequence(7)
+    assert 5 < sum(sequence(7)) < 35
+    assert sequence(7) != sequence(8)
+
+
+def test_rules_in_order_first_action_wins_latencies_add() -> None:
+    faults = Faults(latency=0.5)
+    faults.slow("*", 1.0)
+    faults.error("users-listTokens", 503, count=1)
+    faults.rate_limit("*", count=1)
+    faults.slow("GET *", 2.0)
+    first = faults.decide(LIST_TOKENS)
+    assert first.latency == 3.5
+    assert first.action is not None and first.action.status == 503
+    second = faults.decide(LIST_TOKENS)
+    assert second.action is not None and second.action.kind == "rate_limit"
+    third = faults.decide(CREATE_TOKEN)
+    assert (third.latency, third.action) == (1.5, None)
+    assert len(faults.rules) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("error", FaultRule("error")),
+        (
+            "error@users-createToken,status=503,count=2",
+            FaultRule("error", "users-createToken", status=503, count=2),
+        ),
+        (
+            "rate_limit@*,rate=0.25,retry_after=2",
+            FaultRule("rate_limit", rate=0.25, retry_after=2),
+        ),
+        (
+            "drop@PUT /v1/users/{username}/instances,after_write=true",
+            FaultRule("drop", "PUT /v1/users/{username}/instances", after_write=True),
+        ),
+        ("latency@GET *,seconds=0.5", FaultRule("latency", "GET *", seconds=0.5)),
+        ('{"kind": "error", "status": 502, "count": 1}', FaultRule("error", status=502, count=1)),
+    ],
+)
+def test_parse_rules(text: str, expected: FaultRule) -> None:
+    assert FaultRule.parse(text) == expected
+    assert FaultRule.from_dict(expected.to_dict()) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("explode", "kind"),
+        ("error@users-nothing", "route"),
+        ("error@GET /v1/users", "route"),
+        ("error,status=200", "status"),
+        ("error,status=abc", "status"),
+        ("error,count=0", "count"),
+        ("error,rate=1.5", "rate"),
+        ("latency,seconds=-1", "seconds"),
+        ("rate_limit,after_write=true", "after_write"),
+        ("error,colour=red", "colour"),
+        ("error,status", "status"),
+        ('{"status": 500}', "kind"),
+    ],
+)
+def test_bad_rules_name_the_field(text: str, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        FaultRule.parse(text)
+
+
+def test_faults_over_http_while_serving(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    rule = {"kind": "error", "route": "users-listTokens", "status": 502, "count": 1}
+    set_response = client.post("/_emulator/faults", json=rule)
+    assert set_response.status_code == 200
+    assert set_response.json()["rules"][0]["remaining"] == 1
+    assert client.get("/v1/users/alice/tokens").status_code == 502
+    assert client.get("/v1/users/alice/tokens").status_code == 200
+
+    client.post("/_emulator/faults", json={"rules": ["error,status=500"], "latency": 0.01})
+    assert client.get("/_emulator/faults").json()["latency"] == 0.01
+    assert client.get("/v1/users/alice/tokens").status_code == 500
+    cleared = client.delete("/_emulator/faults").json()
+    assert cleared == {"latency": 0.0, "seed": None, "rules": []}
+    assert client.get("/v1/users/alice/tokens").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "error", "status": 99}, "rules[0].status"),
+        ({"rules": [{"kind": "nope"}]}, "rules[0].kind"),
+        ({"rules": "error"}, "rules"),
+        ({"latency": -1}, "latency"),
+        ({"seed": "x"}, "seed"),
+        ({"mode": "chaos"}, "mode"),
+    ],
+)
+def test_bad_faults_over_http_are_400(client: httpx.Client, body: object, field: str) -> None:
+    response = client.post("/_emulator/faults", json=body)
+    assert response.status_code == 400
+    assert response.json()["issues"][0]["message"].startswith(field)
+    assert client.get("/_emulator/faults").json()["rules"] == []
+
+
+def test_drop_without_uvicorn_aborts_the_response() -> None:
+    store = Store()
+    store.faults.drop()
+    app = EmulatorApp(store, admin_token="t")
+
+    async def call() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+            await http.get("/v1/users/alice/tokens", headers={"Authorization": "Bearer t"})
+
+    with pytest.raises(ConnectionAbortedError):
+        asyncio.run(call())
+    assert store.requests[-1].fault == "drop"

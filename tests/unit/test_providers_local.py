@@ -1,0 +1,247 @@
+"""check, diff and serialization of the providers: everything that runs without the API."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dill
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime.rpc import UNKNOWN
+
+import motherduck_provider
+from motherduck_provider.errors import ConfigurationError
+from motherduck_provider.resources import (
+    AccessTokenProvider,
+    InstanceConfigProvider,
+    ServiceAccountProvider,
+)
+from motherduck_provider.resources._base import _settings
+
+
+def problems(result: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for failure in result.failures:
+        found.setdefault(failure.property, []).append(failure.reason)
+    return found
+
+
+def test_public_surface_is_sorted_and_complete() -> None:
+    names = motherduck_provider.__all__
+    assert list(names) == sorted(names)
+    for name in names:
+        assert hasattr(motherduck_provider, name)
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "rule"),
+    [
+        ("ab", "3 to 255"),
+        ("1abc", "start with a letter"),
+        ("etl-writer", "letters, digits and '_'"),
+        ("a" * 256, "3 to 255"),
+        (42, "must be a string"),
+        (None, "is required"),
+    ],
+)
+def test_service_account_username_rules(username: Any, rule: str) -> None:
+    result = ServiceAccountProvider().check({}, {"username": username})
+    reasons = problems(result)["username"]
+    assert any(rule in r for r in reasons), reasons
+    assert all(r.startswith("username: ") for r in reasons)
+
+
+def test_unicode_usernames_are_letters_too() -> None:
+    assert problems(ServiceAccountProvider().check({}, {"username": "Ünïcode_1"})) == {}
+
+
+def test_token_reports_every_problem_at_once() -> None:
+    result = AccessTokenProvider().check(
+        {},
+        {
+            "username": "etl",
+            "name": "MotherDuck Extension",
+            "ttl": 100,
+            "token_type": "admin",
+            "rotate_before": -1,
+            "adopt_token_id": "other/abc",
+        },
+    )
+    found = problems(result)
+    assert set(found) == {"name", "ttl", "token_type", "rotate_before", "adopt_token_id"}
+    assert "reserved" in found["name"][0]
+    assert "100 is out of range; allowed 300 to 31536000 seconds" in found["ttl"][0]
+    assert "'admin' is not one of read_write, read_scaling" in found["token_type"][0]
+    assert "names user 'other'" in found["adopt_token_id"][0]
+
+
+def test_token_rotation_needs_a_ttl_larger_than_the_window() -> None:
+    check = AccessTokenProvider().check
+    found = problems(check({}, {"username": "etl", "name": "t", "rotate_before": 60}))
+    assert "needs ttl" in found["rotate_before"][0]
+    found = problems(check({}, {"username": "etl", "name": "t", "ttl": 600, "rotate_before": 600}))
+    assert "less than ttl" in found["rotate_before"][0]
+
+
+def test_token_check_normalizes_defaults_and_numbers() -> None:
+    result = AccessTokenProvider().check({}, {"username": "etl", "name": "t", "ttl": 86400.0})
+    assert result.failures == []
+    assert result.inputs["token_type"] == "read_write"
+    assert result.inputs["ttl"] == 86400 and isinstance(result.inputs["ttl"], int)
+
+
+def test_instance_config_rules() -> None:
+    result = InstanceConfigProvider().check(
+        {},
+        {
+            "username": "etl",
+            "read_write": {"instance_size": "pulse", "cooldown_seconds": 300, "colour": "red"},
+            "read_scaling": {"instance_size": "huge", "flock_size": 65, "cooldown_seconds": 10},
+        },
+    )
+    found = problems(result)
+    rw = " | ".join(found["read_write"])
+    rs = " | ".join(found["read_scaling"])
+    assert "cannot be set with instance_size 'pulse'" in rw
+    assert "colour: unknown setting" in rw
+    assert "'huge' is not one of pulse, standard, jumbo, mega, giga" in rs
+    assert "flock_size: 65 is out of range; allowed 0 to 64" in rs
+    missing = problems(InstanceConfigProvider().check({}, {"username": "etl"}))
+    assert "is required" in missing["read_write"][0] and "is required" in missing["read_scaling"][0]
+    fraction = problems(
+        InstanceConfigProvider().check(
+            {},
+            {
+                "username": "etl",
+                "read_write": {"instance_size": "standard"},
+                "read_scaling": {"instance_size": "pulse", "flock_size": 2.5},
+            },
+        )
+    )
+    assert "whole number" in fraction["read_scaling"][0]
+
+
+def test_unknown_values_pass_through_check() -> None:
+    news = {
+        "username": UNKNOWN,
+        "read_write": {"instance_size": UNKNOWN, "cooldown_seconds": 120},
+        "read_scaling": UNKNOWN,
+    }
+    result = InstanceConfigProvider().check({}, news)
+    assert result.failures == []
+    assert result.inputs["username"] == UNKNOWN
+    token = AccessTokenProvider().check({}, {"username": UNKNOWN, "name": UNKNOWN, "ttl": UNKNOWN})
+    assert token.failures == []
+
+
+# --- diff ---------------------------------------------------------------------------------
+
+TOKEN_OLDS = {
+    "username": "etl",
+    "name": "t",
+    "ttl": 86400,
+    "token_type": "read_write",
+    "rotate_before": None,
+    "adopt_token_id": None,
+    "token_id": "abc",
+    "expire_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+}
+
+
+def token_news(**changes: Any) -> dict[str, Any]:
+    base = {k: TOKEN_OLDS[k] for k in ("username", "name", "ttl", "token_type")}
+    base.update({"rotate_before": None, "adopt_token_id": None})
+    base.update(changes)
+    return base
+
+
+def test_token_diff_no_change_and_replace_per_field() -> None:
+    diff = AccessTokenProvider().diff
+    assert diff("etl/abc", TOKEN_OLDS, token_news()).changes is False
+    for key, value in [("name", "u"), ("ttl", 600), ("token_type", "read_scaling")]:
+        result = diff("etl/abc", TOKEN_OLDS, token_news(**{key: value}))
+        assert result.changes and result.replaces == [key]
+        assert result.delete_before_replace is False
+    in_place = diff("etl/abc", TOKEN_OLDS, token_news(rotate_before=60))
+    assert in_place.changes and in_place.replaces == []
+
+
+def test_token_diff_rotation_and_expiry(capsys: pytest.CaptureFixture[str]) -> None:
+    diff = AccessTokenProvider().diff
+    soon = dict(TOKEN_OLDS, expire_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    assert diff("etl/abc", soon, token_news(rotate_before=600)).replaces == []
+    rotating = diff("etl/abc", soon, token_news(rotate_before=7200))
+    assert rotating.replaces == ["expire_at"]
+    assert "within rotate_before=7200s" in capsys.readouterr().err
+    expired = dict(TOKEN_OLDS, expire_at="2020-01-01T00:00:00Z")
+    assert diff("etl/abc", expired, token_news()).replaces == ["expire_at"]
+    assert "expired at 2020-01-01T00:00:00Z" in capsys.readouterr().err
+
+
+CONFIG_OLDS = {
+    "username": "etl",
+    "read_write": {"instance_size": "standard", "cooldown_seconds": 60},
+    "read_scaling": {"instance_size": "pulse", "flock_size": 2},
+}
+
+
+def test_config_diff_ignores_server_filled_cooldowns() -> None:
+    diff = InstanceConfigProvider().diff
+    news = {
+        "username": "etl",
+        "read_write": {"instance_size": "standard"},
+        "read_scaling": {"instance_size": "pulse", "flock_size": 2},
+    }
+    assert diff("etl", CONFIG_OLDS, news).changes is False
+    bigger = dict(news, read_scaling={"instance_size": "pulse", "flock_size": 4})
+    result = diff("etl", CONFIG_OLDS, bigger)
+    assert result.changes and result.replaces == []
+    cooldown = dict(news, read_write={"instance_size": "standard", "cooldown_seconds": 300})
+    assert diff("etl", CONFIG_OLDS, cooldown).changes
+    moved = diff("other", CONFIG_OLDS, dict(news, username="other"))
+    assert moved.replaces == ["username"]
+
+
+# --- serialization and configure ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls", [ServiceAccountProvider, AccessTokenProvider, InstanceConfigProvider]
+)
+def test_pickled_provider_is_stable_and_holds_no_secret(cls: type[Any]) -> None:
+    provider = cls()
+    first = serialize_provider(provider)
+    provider.configure(ConfigureRequest(Config({"motherduck:token": "very-secret-admin"}, "proj")))
+    second = serialize_provider(provider)
+    assert first == second == serialize_provider(cls())
+    raw = base64.b64decode(second)
+    assert b"very-secret-admin" not in raw
+    assert f"{cls.__module__}".encode() in raw  # stored by reference, not by value
+    assert isinstance(dill.loads(raw), cls)
+    assert not cls.serialize_as_secret_always
+
+
+def test_configure_keeps_the_token_off_the_provider() -> None:
+    provider = ServiceAccountProvider()
+    provider.configure(ConfigureRequest(Config({"motherduck:token": "tok-123"}, "proj")))
+    assert provider.__dict__ == {}
+    assert "tok-123" not in repr(_settings[provider])
+
+
+def test_configure_rejects_bad_url_at_once_and_defers_missing_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("MOTHERDUCK_ADMIN_TOKEN", "MOTHERDUCK_TOKEN", "MOTHERDUCK_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    provider = ServiceAccountProvider()
+    with pytest.raises(ConfigurationError, match="only https"):
+        provider.configure(ConfigureRequest(Config({"motherduck:apiUrl": "http://x.io"}, "p")))
+    provider.configure(ConfigureRequest(Config({}, "p")))
+    with pytest.raises(ConfigurationError, match="MOTHERDUCK_ADMIN_TOKEN"):
+        provider.client()

@@ -1,0 +1,1 @@
+"""Developer tooling for motherduck-pulumi (Pulumi toolchain install, e2e helpers)."""

@@ -15,11 +15,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,7 +94,108 @@ def copy_project(tmp_path: Path) -> Callable[[Path], Path]:
 
     def copy(src: Path) -> Path:
         dst = tmp_path / "project" / src.name
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "Pulumi.*.yaml"))
+        skip = shutil.ignore_patterns(
+            "__pycache__",
+            "Pulumi.*.yaml",
+            ".venv",
+            ".git",
+            ".work",
+            "tests",
+            "*_cache",
+            "*.egg-info",
+        )
+        shutil.copytree(src, dst, ignore=skip)
         return dst
 
     return copy
+
+
+REPO_ROOT = E2E_DIR.parent.parent
+
+
+class EmulatorStack:
+    """A copied Pulumi.yaml project whose `dev` stack talks to a per-test emulator.
+
+    The admin token goes in as a secret config value (`motherduck:token`), exactly as a user
+    would set it; every method runs the real CLI and fails the test on a non-zero exit
+    unless `check=False`.
+    """
+
+    def __init__(self, project: Path, run: RunPulumi, work_dir: Path) -> None:
+        self.project = project
+        self.work_dir = work_dir
+        self._run = run
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`pulumi <args>` in the project dir against the `dev` stack."""
+        return self._run(self.project, *args, check=check)
+
+    def up(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("up", "--yes", "--skip-preview", *args, check=check)
+
+    def preview(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("preview", *args, check=check)
+
+    def refresh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("refresh", "--yes", "--skip-preview", *args, check=check)
+
+    def destroy(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Lift `protect` (examples protect accounts) and destroy everything."""
+        self.run("state", "unprotect", "--all", "--yes", check=False)
+        return self.run("destroy", "--yes", "--skip-preview", *args, check=check)
+
+    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])
+        return dict(json.loads(self.run(*args).stdout))
+
+    def export(self) -> dict[str, Any]:
+        """`pulumi stack export` (secrets stay encrypted)."""
+        return dict(json.loads(self.run("stack", "export").stdout))
+
+    def resources(self, type_suffix: str = "") -> list[dict[str, Any]]:
+        """The stack's resources whose type ends with `type_suffix`."""
+        found = self.export()["deployment"].get("resources") or []
+        return [r for r in found if str(r["type"]).endswith(type_suffix)]
+
+    def state_text(self) -> str:
+        """Every file of the local backend, as text (for scanning for secrets)."""
+        return "\n".join(
+            p.read_text(errors="replace")
+            for p in (self.work_dir / "state").rglob("*")
+            if p.is_file()
+        )
+
+
+@pytest.fixture
+def emulator_stack(
+    emulator: Any,
+    copy_project: Callable[[Path], Path],
+    run_pulumi: RunPulumi,
+    pulumi_work_dir: Path,
+) -> Callable[..., EmulatorStack]:
+    """Return `make(project_src, config=None) -> EmulatorStack`, stack `dev` initialised.
+
+    The project's `virtualenv` option (if any) is pointed at the running interpreter's venv,
+    since a copy under tmp has no `.venv` of its own.
+    """
+
+    def make(project_src: Path, config: dict[str, str] | None = None) -> EmulatorStack:
+        project = copy_project(project_src)
+        manifest = project / "Pulumi.yaml"
+        text = manifest.read_text()
+        if "virtualenv:" in text:
+            lines = [
+                (line.split("virtualenv:")[0] + f"virtualenv: {sys.prefix}")
+                if "virtualenv:" in line
+                else line
+                for line in text.splitlines()
+            ]
+            manifest.write_text("\n".join(lines) + "\n")
+        run_pulumi(project, "stack", "init", "dev")
+        run_pulumi(project, "config", "set", "motherduck:apiUrl", emulator.url)
+        run_pulumi(project, "config", "set", "--secret", "motherduck:token", emulator.admin_token)
+        for key, value in (config or {}).items():
+            run_pulumi(project, "config", "set", key, value)
+        return EmulatorStack(project, run_pulumi, pulumi_work_dir)
+
+    return make

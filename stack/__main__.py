@@ -39,12 +39,12 @@ readers = ManagedAccount(
     protect=protect,
 )
 
-accounts = [writer, readers]
-pulumi.export("usernames", [a.username for a in accounts])
-pulumi.export("token_ids", {name: t.token_id for a in accounts for name, t in a.tokens.items()})
-# Token secrets: always secrets; read one with `pulumi stack output tokens --show-secrets`.
-pulumi.export("tokens", {name: t.token for a in accounts for name, t in a.tokens.items()})
+accounts = {"etl_writer": writer, "bi_reader": readers}
+pulumi.export("usernames", [a.username for a in accounts.values()])
+pulumi.export("token_ids", {n: t.token_id for a in accounts.values() for n, t in a.tokens.items()})
+# Token secrets are always secrets: `pulumi stack output tokens --show-secrets` reveals them.
+pulumi.export("tokens", {n: t.token for a in accounts.values() for n, t in a.tokens.items()})
 pulumi.export(
-    "ducklings",
-    {a.account._name: a.ducklings.read_scaling for a in accounts if a.ducklings is not None},
+    "read_scaling",
+    {u: a.ducklings.read_scaling for u, a in accounts.items() if a.ducklings is not None},
 )

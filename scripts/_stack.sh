@@ -71,7 +71,13 @@ start_emulator() {
 
 stop_emulator() {
     if [ -f "$emulator_pid" ]; then
-        kill "$(cat "$emulator_pid")" 2>/dev/null || true
+        local pid
+        pid="$(cat "$emulator_pid")"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
         rm -f "$emulator_pid"
     fi
 }

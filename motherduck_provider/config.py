@@ -65,7 +65,8 @@ class Settings:
         raise TypeError("Settings hold the admin token and cannot be pickled")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether `host` only reaches this machine (where plain http is acceptable)."""
     if host == "localhost":
         return True
     try:
@@ -85,7 +86,7 @@ def normalize_api_url(url: str) -> str:
     where = f"API URL {text!r}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{where} must be an absolute http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(f"{where} uses http; only https is allowed off loopback")
     if parts.username or parts.password:
         raise ConfigurationError("API URL must not contain a user name or password")

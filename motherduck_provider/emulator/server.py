@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import socket
@@ -14,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from ..config import is_loopback
 from .app import DEFAULT_ADMIN_TOKEN, EmulatorApp
 from .store import Store
 
@@ -30,16 +30,6 @@ def resolve_admin_token(explicit: str | None = None) -> str:
         if candidate and candidate.strip():
             return candidate.strip()
     return DEFAULT_ADMIN_TOKEN
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EmulatorServer:

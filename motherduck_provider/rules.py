@@ -56,6 +56,12 @@ def token_name_problems(value: Any) -> list[str]:
     return []
 
 
+def show(value: Any) -> str:
+    """A value as users wrote it: the engine sends every number as a float (300 -> 300.0)."""
+    number = whole_number(value)
+    return str(number) if number is not None else repr(value)
+
+
 def whole_number(value: Any) -> int | None:
     """The int a JSON number stands for when it is whole (2 or 2.0), else None."""
     if isinstance(value, bool):
@@ -90,5 +96,5 @@ def cooldown_problems(size: Any, cooldown: Any) -> list[str]:
     if cooldown is None:
         return []
     if size == "pulse":
-        return [f"cooldown_seconds ({cooldown!r}) cannot be set with instance_size 'pulse'"]
+        return [f"cooldown_seconds ({show(cooldown)}) cannot be set with instance_size 'pulse'"]
     return range_problems(cooldown, COOLDOWN_MIN, COOLDOWN_MAX, "seconds")

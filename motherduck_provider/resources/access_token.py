@@ -77,7 +77,10 @@ class AccessTokenProvider(ProviderBase):
             if not found and inputs.get("ttl") is None:
                 found = ["needs ttl: a token without expiry never rotates"]
             elif not found and isinstance(inputs["ttl"], int) and rotate >= inputs["ttl"]:
-                found = [f"{rotate} must be less than ttl ({inputs['ttl']}) or every up rotates"]
+                ttl_text = rules.show(inputs["ttl"])
+                found = [
+                    f"{rules.show(rotate)} must be less than ttl ({ttl_text}) or every up rotates"
+                ]
             problems["rotate_before"] = found
             if not found:
                 inputs["rotate_before"] = rules.whole_number(rotate)
@@ -105,9 +108,7 @@ class AccessTokenProvider(ProviderBase):
             warn(reason)
             replaces.append("expire_at")
         changed = bool(replaces) or olds.get("rotate_before") != news.get("rotate_before")
-        return DiffResult(
-            changes=changed, replaces=replaces, stables=[], delete_before_replace=False
-        )
+        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     @staticmethod
     def _expiry_reason(olds: dict[str, Any], rotate_before: Any, now: datetime) -> str | None:

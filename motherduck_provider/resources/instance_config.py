@@ -150,7 +150,6 @@ class InstanceConfigProvider(ProviderBase):
         return DiffResult(
             changes=bool(replaces or changed),
             replaces=replaces,
-            stables=[],
             delete_before_replace=False,
         )
 

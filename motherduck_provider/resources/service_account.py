@@ -38,9 +38,7 @@ class ServiceAccountProvider(ProviderBase):
         """A new username is a new account; `adopt` only matters at creation."""
         replaces = ["username"] if olds.get("username") != news.get("username") else []
         changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
-        return DiffResult(
-            changes=changed, replaces=replaces, stables=[], delete_before_replace=False
-        )
+        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.

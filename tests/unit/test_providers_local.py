@@ -245,3 +245,22 @@ def test_configure_rejects_bad_url_at_once_and_defers_missing_token(
     provider.configure(ConfigureRequest(Config({}, "p")))
     with pytest.raises(ConfigurationError, match="MOTHERDUCK_ADMIN_TOKEN"):
         provider.client()
+
+
+def test_numbers_from_the_engine_read_as_written() -> None:
+    """The engine sends every number as a float; messages must still say 300, not 300.0."""
+    result = InstanceConfigProvider().check(
+        {},
+        {
+            "username": "etl",
+            "read_write": {"instance_size": "pulse", "cooldown_seconds": 300.0},
+            "read_scaling": {"instance_size": "pulse", "flock_size": 2.0},
+        },
+    )
+    assert [f.reason for f in result.failures] == [
+        "read_write: cooldown_seconds (300) cannot be set with instance_size 'pulse'"
+    ]
+    token = AccessTokenProvider().check(
+        {}, {"username": "etl", "name": "t", "ttl": 600.0, "rotate_before": 900.0}
+    )
+    assert "900 must be less than ttl (600)" in token.failures[0].reason

@@ -19,6 +19,10 @@ from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 
 INPUTS = ("username", "name", "ttl", "token_type", "rotate_before", "adopt_token_id")
 REPLACE_ON_CHANGE = ("username", "name", "ttl", "token_type", "adopt_token_id")
+# A tracked token is someone else's secret: replacing it would re-adopt the same id and then
+# revoke it, so only a change of *which* token is tracked replaces; the rest is bookkeeping.
+REPLACE_TRACKED_ON_CHANGE = ("username", "adopt_token_id")
+LOCAL_ONLY = ("name", "ttl", "rotate_before")
 # Tokens created this long before our POST started may still be ours (clock skew).
 CLOCK_SKEW = timedelta(seconds=30)
 
@@ -63,7 +67,8 @@ class AccessTokenProvider(ProviderBase):
             problems["username"] = [f"must be a string, got {username!r}"]
         if known("name") is not None:
             problems["name"] = rules.token_name_problems(known("name"))
-        if inputs.get("token_type") is None:
+        tracking = inputs.get("adopt_token_id") is not None
+        if inputs.get("token_type") is None and not tracking:
             inputs["token_type"] = "read_write"
         elif known("token_type") is not None:
             problems["token_type"] = rules.choice_problems(known("token_type"), rules.TOKEN_TYPES)
@@ -87,6 +92,11 @@ class AccessTokenProvider(ProviderBase):
         adopt = known("adopt_token_id")
         if adopt is not None:
             problems["adopt_token_id"] = self._adopt_problems(adopt, username)
+            if inputs.get("rotate_before") is not None:
+                problems.setdefault("rotate_before", []).append(
+                    "cannot be combined with adopt_token_id: rotating a tracked token would "
+                    "revoke it; manage a token of your own to rotate it"
+                )
         return CheckResult(inputs, failures(problems))
 
     @staticmethod
@@ -101,13 +111,27 @@ class AccessTokenProvider(ProviderBase):
         return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace on any input change, on expiry, and inside the `rotate_before` window."""
-        replaces = [k for k in REPLACE_ON_CHANGE if olds.get(k) != news.get(k)]
+        """Replace on any input change, on expiry, and inside the `rotate_before` window.
+
+        A tracked token (same `adopt_token_id` before and after) is never replaced here: its
+        replacement would adopt the same id again and then revoke it.
+        """
+        tracked = bool(news.get("adopt_token_id")) and (
+            olds.get("adopt_token_id") == news.get("adopt_token_id")
+        )
+        keys = REPLACE_TRACKED_ON_CHANGE if tracked else REPLACE_ON_CHANGE
+        replaces = [k for k in keys if olds.get(k) != news.get(k)]
         reason = self._expiry_reason(olds, news.get("rotate_before"), utcnow())
-        if reason and not is_unknown(news.get("rotate_before")):
+        if reason and tracked:
+            warn(
+                f"{reason.split(';')[0]}; it is tracked, not managed: remove adopt_token_id "
+                "to let this stack create its own token"
+            )
+        elif reason and not is_unknown(news.get("rotate_before")):
             warn(reason)
             replaces.append("expire_at")
-        changed = bool(replaces) or olds.get("rotate_before") != news.get("rotate_before")
+        local = LOCAL_ONLY if tracked else ("rotate_before",)
+        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in local)
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     @staticmethod
@@ -174,6 +198,12 @@ class AccessTokenProvider(ProviderBase):
                 f"token {token_id} of {username!r} was not found (expired or revoked); "
                 "remove adopt_token_id to create a new token instead"
             )
+        wanted = inputs.get("token_type")
+        if wanted is not None and wanted != found.token_type:
+            raise MotherDuckError(
+                f"token {token_id} of {username!r} is a {found.token_type} token, not {wanted}; "
+                "fix token_type or leave it unset"
+            )
         warn(
             f"tracking existing token {token_id} of {username!r}: its secret is shown by "
             "MotherDuck only once, at creation, so the `token` output stays empty"
@@ -201,8 +231,11 @@ class AccessTokenProvider(ProviderBase):
         return ReadResult(id_, outs, {k: outs.get(k) for k in INPUTS})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Only `rotate_before` changes in place; it is local bookkeeping, no API call."""
-        return UpdateResult({**user_props(olds), "rotate_before": news.get("rotate_before")})
+        """Record local-only input changes (no API call); a tracked token keeps its live type."""
+        outs = {**user_props(olds), "rotate_before": news.get("rotate_before")}
+        if news.get("adopt_token_id"):
+            outs.update(name=news.get("name"), ttl=news.get("ttl"))
+        return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         """Revoke the token; already revoked or expired counts as done."""

@@ -192,10 +192,10 @@ def emulator_stack(
             ]
             manifest.write_text("\n".join(lines) + "\n")
         run_pulumi(project, "stack", "init", "dev")
-        run_pulumi(project, "config", "set", "motherduck:apiUrl", emulator.url)
+        run_pulumi(project, "config", "set", "--plaintext", "motherduck:apiUrl", emulator.url)
         run_pulumi(project, "config", "set", "--secret", "motherduck:token", emulator.admin_token)
         for key, value in (config or {}).items():
-            run_pulumi(project, "config", "set", key, value)
+            run_pulumi(project, "config", "set", "--plaintext", key, value)
         return EmulatorStack(project, run_pulumi, pulumi_work_dir)
 
     return make

@@ -264,3 +264,50 @@ def test_numbers_from_the_engine_read_as_written() -> None:
         {}, {"username": "etl", "name": "t", "ttl": 600.0, "rotate_before": 900.0}
     )
     assert "900 must be less than ttl (600)" in token.failures[0].reason
+
+
+TRACKED_OLDS = dict(
+    TOKEN_OLDS,
+    adopt_token_id="etl/abc",
+    token_type="read_scaling",  # the live type, recorded at adoption
+    ttl=None,
+    expire_at="2020-01-01T00:00:00Z",  # even expired: never replaced while tracked
+)
+
+
+def tracked_news(**changes: Any) -> dict[str, Any]:
+    checked = AccessTokenProvider().check(
+        {}, {"username": "etl", "name": "t", "adopt_token_id": "etl/abc", **changes}
+    )
+    assert checked.failures == []
+    return checked.inputs
+
+
+def test_tracked_token_is_never_replaced_in_place_of_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Replacing a tracked token would re-adopt the same id, then revoke it."""
+    diff = AccessTokenProvider().diff
+    same = diff("etl/abc", TRACKED_OLDS, tracked_news())
+    assert same.changes is False and same.replaces == []
+    assert "remove adopt_token_id" in capsys.readouterr().err
+    renamed = diff("etl/abc", TRACKED_OLDS, tracked_news(name="better-label"))
+    assert renamed.changes and renamed.replaces == []
+    other = diff("etl/abc", TRACKED_OLDS, tracked_news(adopt_token_id="etl/def"))
+    assert "adopt_token_id" in other.replaces
+
+
+def test_tracked_token_cannot_rotate() -> None:
+    found = problems(
+        AccessTokenProvider().check(
+            {},
+            {
+                "username": "etl",
+                "name": "t",
+                "ttl": 600,
+                "rotate_before": 60,
+                "adopt_token_id": "abc",
+            },
+        )
+    )
+    assert "cannot be combined with adopt_token_id" in found["rotate_before"][0]

@@ -199,3 +199,37 @@ def emulator_stack(
         return EmulatorStack(project, run_pulumi, pulumi_work_dir)
 
     return make
+
+
+@pytest.fixture
+def inline_stack(
+    pulumi_bin: Path, pulumi_env: dict[str, str], tmp_path: Path
+) -> Callable[..., Any]:
+    """Return `make(project_name, program, pythonpath) -> automation.Stack` (stack `dev`).
+
+    An inline program runs in this process, but its dynamic providers run in a process the
+    engine spawns, which must import the provider's module: `pythonpath` makes it importable.
+    """
+    from pulumi import automation as auto
+
+    def make(project_name: str, program: Callable[[], None], pythonpath: Path) -> Any:
+        env = {**pulumi_env, "PYTHONPATH": str(pythonpath)}
+        workspace = tmp_path / "workspace"
+        workspace.mkdir(exist_ok=True)
+        assert pulumi_bin.name == "bin", "PulumiCommand(root=...) expects <root>/bin/pulumi"
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(workspace),
+            pulumi_home=env["PULUMI_HOME"],
+            env_vars=env,
+            pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent)),
+            project_settings=auto.ProjectSettings(
+                name=project_name,
+                runtime="python",
+                backend=auto.ProjectBackend(url=env["PULUMI_BACKEND_URL"]),
+            ),
+        )
+        return auto.create_or_select_stack(
+            stack_name="dev", project_name=project_name, program=program, opts=opts
+        )
+
+    return make

@@ -109,36 +109,13 @@ def smoke_provider(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_automation_inline_lifecycle(
-    pulumi_bin: Path,
-    pulumi_env: dict[str, str],
+    inline_stack: Callable[..., auto.Stack],
     smoke_provider: ModuleType,
     tmp_path: Path,
 ) -> None:
     """The same lifecycle as an inline Automation API program."""
     marker = tmp_path / "marker.txt"
-    # The inline program runs in this process; the dynamic provider runs in a
-    # process the engine spawns, which must import `smoke_provider` by name.
-    env = {**pulumi_env, "PYTHONPATH": str(SMOKE_PROJECT)}
-    workspace_dir = tmp_path / "workspace"
-    workspace_dir.mkdir()
-    assert pulumi_bin.name == "bin", "PulumiCommand(root=...) expects <root>/bin/pulumi"
-    opts = auto.LocalWorkspaceOptions(
-        work_dir=str(workspace_dir),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent)),
-        project_settings=auto.ProjectSettings(
-            name="smoke-inline",
-            runtime="python",
-            backend=auto.ProjectBackend(url=env["PULUMI_BACKEND_URL"]),
-        ),
-    )
-    stack = auto.create_or_select_stack(
-        stack_name="dev",
-        project_name="smoke-inline",
-        program=smoke_provider.program,
-        opts=opts,
-    )
+    stack = inline_stack("smoke-inline", smoke_provider.program, SMOKE_PROJECT)
     stack.set_all_config(
         {
             "markerPath": auto.ConfigValue(str(marker)),

@@ -482,27 +482,9 @@ def inline_program() -> None:
 
 def test_automation_api_lifecycle(
     emulator: EmulatorServer,
-    pulumi_bin: Path,
-    pulumi_env: dict[str, str],
-    tmp_path: Path,
+    inline_stack: Callable[..., auto.Stack],
 ) -> None:
-    env = {**pulumi_env, "PYTHONPATH": str(REPO_ROOT)}
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    opts = auto.LocalWorkspaceOptions(
-        work_dir=str(workspace),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent)),
-        project_settings=auto.ProjectSettings(
-            name="md-inline",
-            runtime="python",
-            backend=auto.ProjectBackend(url=env["PULUMI_BACKEND_URL"]),
-        ),
-    )
-    stack = auto.create_or_select_stack(
-        stack_name="dev", project_name="md-inline", program=inline_program, opts=opts
-    )
+    stack = inline_stack("md-inline", inline_program, REPO_ROOT)
     stack.set_config("motherduck:apiUrl", auto.ConfigValue(value=emulator.url))
     stack.set_config("motherduck:token", auto.ConfigValue(value=emulator.admin_token, secret=True))
 

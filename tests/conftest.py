@@ -7,6 +7,7 @@ by injected faults (429, gateway errors, dropped connections) are outside the co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -61,3 +62,19 @@ def emulator(_emulator_server: EmulatorServer, contract: Contract) -> Iterator[E
     problems = contract_problems(_emulator_server, contract)
     _emulator_server.store.reset()
     assert not problems, "traffic drifted from the contract:\n" + "\n".join(problems)
+
+
+_skipped_e2e: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember end-to-end tests that skipped: in CI that means the engine never ran."""
+    if report.skipped and "e2e" in report.keywords:
+        _skipped_e2e.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI (CI=true) a skipped end-to-end test is a failure, not a pass."""
+    if _skipped_e2e and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        print("\nend-to-end tests skipped in CI:\n  " + "\n  ".join(_skipped_e2e))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,6 +10,7 @@ from ._version import __version__
 from .client import AdminClient
 from .component import DucklingSpec, ManagedAccount, TokenSpec
 from .config import Settings
+from .connection import Connection
 from .errors import (
     APIError,
     BadRequestError,
@@ -24,6 +25,18 @@ from .errors import (
     TransportError,
     UnauthorizedError,
 )
+from .lookups import (
+    GetActiveAccountsResult,
+    GetDucklingConfigResult,
+    GetTokensResult,
+    TokenMetadata,
+    get_active_accounts,
+    get_active_accounts_output,
+    get_duckling_config,
+    get_duckling_config_output,
+    get_tokens,
+    get_tokens_output,
+)
 from .resources import (
     AccessToken,
     InstanceConfig,
@@ -33,6 +46,7 @@ from .resources import (
     ReadWriteArgsDict,
     ServiceAccount,
 )
+from .rules import InstanceSize, TokenType
 
 __all__ = [
     "APIError",
@@ -40,9 +54,14 @@ __all__ = [
     "AdminClient",
     "BadRequestError",
     "ConfigurationError",
+    "Connection",
     "DucklingSpec",
     "ForbiddenError",
+    "GetActiveAccountsResult",
+    "GetDucklingConfigResult",
+    "GetTokensResult",
     "InstanceConfig",
+    "InstanceSize",
     "ManagedAccount",
     "MotherDuckError",
     "NoRouteError",
@@ -56,8 +75,16 @@ __all__ = [
     "ServerError",
     "ServiceAccount",
     "Settings",
+    "TokenMetadata",
     "TokenSpec",
+    "TokenType",
     "TransportError",
     "UnauthorizedError",
     "__version__",
+    "get_active_accounts",
+    "get_active_accounts_output",
+    "get_duckling_config",
+    "get_duckling_config_output",
+    "get_tokens",
+    "get_tokens_output",
 ]

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import pulumi
 
+from .connection import Connection
 from .resources import (
     AccessToken,
     InstanceConfig,
@@ -21,12 +22,13 @@ from .resources import (
     ReadWriteArgsDict,
     ServiceAccount,
 )
+from .rules import TokenType
 
 
 class TokenSpec(TypedDict, total=False):
     """Settings of one token of a ManagedAccount (the dict key is the token's name)."""
 
-    token_type: str
+    token_type: TokenType
     ttl: int
     rotate_before: int
 
@@ -42,8 +44,10 @@ class ManagedAccount(pulumi.ComponentResource):
     """A service account, its named tokens and (optionally) its Duckling configuration.
 
     The account is protected by default because deleting it deletes its data; pass
-    `protect=False` for throwaway accounts. Tokens depend on the account, so they are
-    created after it and revoked before it.
+    `protect=False` for throwaway accounts. With `adopt=True`, `ducklings` may not shrink the
+    account's live configuration unless `allow_downsize=True` (see InstanceConfig). Tokens
+    depend on the account, so they are created after it and revoked before it. `connection`
+    puts all of them in another organization (see `Connection`).
     """
 
     account: ServiceAccount
@@ -60,6 +64,8 @@ class ManagedAccount(pulumi.ComponentResource):
         ducklings: DucklingSpec | None = None,
         adopt: bool = False,
         protect: bool = True,
+        connection: Connection | None = None,
+        allow_downsize: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
@@ -68,6 +74,7 @@ class ManagedAccount(pulumi.ComponentResource):
             resource_name,
             username=username,
             adopt=adopt or None,
+            connection=connection,
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         self.username = self.account.username
@@ -79,6 +86,7 @@ class ManagedAccount(pulumi.ComponentResource):
                 token_type=spec.get("token_type"),
                 ttl=spec.get("ttl"),
                 rotate_before=spec.get("rotate_before"),
+                connection=connection,
                 opts=child,
             )
             for name, spec in (tokens or {}).items()
@@ -90,6 +98,8 @@ class ManagedAccount(pulumi.ComponentResource):
                 username=self.account.username,
                 read_write=ducklings["read_write"],
                 read_scaling=ducklings["read_scaling"],
+                allow_downsize=allow_downsize or None,
+                connection=connection,
                 opts=child,
             )
         outputs: dict[str, Any] = {

@@ -2,15 +2,19 @@
 
 Order (first found wins): stack config `motherduck:token` (secret), env
 `MOTHERDUCK_ADMIN_TOKEN`, env `MOTHERDUCK_TOKEN`; `motherduck:apiUrl`, env
-`MOTHERDUCK_API_BASE_URL`, the public API. The token is wrapped in `Secret`, which neither
-prints nor pickles, so it cannot leak into logs, errors or the serialized provider.
+`MOTHERDUCK_API_BASE_URL`, the public API. Each config key also answers to the name the
+official Terraform provider's setting has when seen from Pulumi (`admin_token` ->
+`motherduck:adminToken`, `api_base_url` -> `motherduck:apiBaseUrl`, `request_timeout_seconds`
+-> `motherduck:requestTimeoutSeconds`); both names set to different values is an error. The
+token is wrapped in `Secret`, which neither prints nor pickles, so it cannot leak into logs,
+errors or the serialized provider; `Settings.token_source` names where it came from.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 from urllib.parse import urlsplit
@@ -22,6 +26,17 @@ DEFAULT_TIMEOUT: Final = 30.0
 TOKEN_KEY: Final = "motherduck:token"
 API_URL_KEY: Final = "motherduck:apiUrl"
 TIMEOUT_KEY: Final = "motherduck:requestTimeout"
+# The Terraform provider's names (admin_token, api_base_url, request_timeout_seconds) as Pulumi
+# config keys: accepted too, so a team moving from Terraform keeps its settings.
+ALIASES: Final = {
+    TOKEN_KEY: "motherduck:adminToken",
+    API_URL_KEY: "motherduck:apiBaseUrl",
+    TIMEOUT_KEY: "motherduck:requestTimeoutSeconds",
+}
+TOKEN_KEYS: Final = (TOKEN_KEY, ALIASES[TOKEN_KEY])
+CONFIG_KEYS: Final = tuple(
+    k for key in (TOKEN_KEY, API_URL_KEY, TIMEOUT_KEY) for k in (key, ALIASES[key])
+)
 TOKEN_ENV: Final = ("MOTHERDUCK_ADMIN_TOKEN", "MOTHERDUCK_TOKEN")
 API_URL_ENV: Final = "MOTHERDUCK_API_BASE_URL"
 
@@ -60,6 +75,8 @@ class Settings:
     api_url: str
     token: Secret
     timeout: float = DEFAULT_TIMEOUT
+    token_source: str = ""
+    """Where the token came from: a config key or an environment variable name, never the value."""
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("Settings hold the admin token and cannot be pickled")
@@ -95,51 +112,112 @@ def normalize_api_url(url: str) -> str:
     return text.rstrip("/")
 
 
-def _first(config: Mapping[str, Any], key: str, env: Mapping[str, str], *names: str) -> str | None:
-    value = config.get(key)
-    if value is not None and str(value).strip():
-        return str(value).strip()
+def config_value(config: Mapping[str, Any], key: str) -> tuple[str, str] | None:
+    """`(key used, trimmed value)` of a setting set under its name or its Terraform alias.
+
+    Both set to different values is refused with both names (never the values: one may be
+    the admin token), since silently preferring one would hide a stale setting.
+    """
+    found = []
+    for name in (key, ALIASES[key]):
+        value = config.get(name)
+        if value is not None and str(value).strip():
+            found.append((name, str(value).strip()))
+    if len(found) == 2 and not _same(key, found[0][1], found[1][1]):
+        raise ConfigurationError(
+            f"{found[0][0]} and {found[1][0]} are both set, to different values; they are the "
+            f"same setting ({found[1][0]} is the Terraform provider's name): remove one with "
+            f"`pulumi config rm {found[1][0]}` or make them equal"
+        )
+    return found[0] if found else None
+
+
+def _same(key: str, first: str, second: str) -> bool:
+    if key == TIMEOUT_KEY:
+        try:
+            return float(first) == float(second)
+        except ValueError:
+            return False
+    return first == second
+
+
+def _first(
+    config: Mapping[str, Any], key: str, env: Mapping[str, str], *names: str
+) -> tuple[str, str] | None:
+    """`(source, value)`: the config key (or its alias) first, then the environment variables."""
+    found = config_value(config, key)
+    if found:
+        return found
     for name in names:
-        found = env.get(name, "").strip()
-        if found:
-            return found
+        value = env.get(name, "").strip()
+        if value:
+            return name, value
     return None
 
 
 def resolve_api_url(config: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """The API base URL from config, then environment, then the public default."""
-    return normalize_api_url(_first(config, API_URL_KEY, env, API_URL_ENV) or DEFAULT_API_URL)
+    found = _first(config, API_URL_KEY, env, API_URL_ENV)
+    return normalize_api_url(found[1] if found else DEFAULT_API_URL)
 
 
 def resolve_timeout(config: Mapping[str, Any]) -> float:
     """Seconds a single request may take (`motherduck:requestTimeout`)."""
-    raw = config.get(TIMEOUT_KEY)
-    if raw is None or str(raw).strip() == "":
+    found = config_value(config, TIMEOUT_KEY)
+    if found is None:
         return DEFAULT_TIMEOUT
+    name, raw = found
     try:
         value = float(raw)
     except (TypeError, ValueError):
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{TIMEOUT_KEY} must be a positive number of seconds, got {raw!r}")
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
 
 
 def resolve_token(config: Mapping[str, Any], env: Mapping[str, str]) -> Secret:
     """The admin token, trimmed; missing means a clear error naming every source."""
-    token = _first(config, TOKEN_KEY, env, *TOKEN_ENV)
-    if not token:
+    return _token(config, env)[0]
+
+
+def _token(config: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Secret, str]:
+    found = _first(config, TOKEN_KEY, env, *TOKEN_ENV)
+    if not found:
         raise ConfigurationError(
             "no MotherDuck admin token: set it with `pulumi config set --secret "
-            f"{TOKEN_KEY} <token>` or the environment variable {TOKEN_ENV[0]} or {TOKEN_ENV[1]}"
+            f"{TOKEN_KEY}` (it asks for the value) or the environment variable {TOKEN_ENV[0]} "
+            f"or {TOKEN_ENV[1]}"
         )
-    return Secret(token)
+    source, token = found
+    return Secret(token), source
+
+
+def plaintext_token_keys(
+    config: Mapping[str, Any], secret_keys: Collection[str], keys: Collection[str] = TOKEN_KEYS
+) -> list[str]:
+    """Which token config `keys` hold a value stored in plain text (not `--secret`)."""
+    return [key for key in keys if str(config.get(key) or "").strip() and key not in secret_keys]
+
+
+def plaintext_token_warning(keys: Collection[str]) -> str:
+    """What to tell a user whose admin token sits in the stack file in plain text."""
+    names = " and ".join(sorted(keys))
+    first = sorted(keys)[0]
+    verb = "hold" if len(keys) > 1 else "holds"
+    return (
+        f"{names} {verb} a MotherDuck admin token in plain text in the stack's config file: "
+        f"store it encrypted with `pulumi config set --secret {first}` (with no value it asks "
+        "for it, so the token stays out of your shell history)"
+    )
 
 
 def resolve_settings(config: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     """All settings at once, for code that is about to call the API."""
+    token, source = _token(config, env)
     return Settings(
         api_url=resolve_api_url(config, env),
-        token=resolve_token(config, env),
+        token=token,
         timeout=resolve_timeout(config),
+        token_source=source,
     )

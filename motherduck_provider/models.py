@@ -7,16 +7,15 @@ Strict requests catch our own mistakes before they reach the API; tolerant respo
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from . import rules
-
-InstanceSize = Literal["pulse", "standard", "jumbo", "mega", "giga"]
-TokenType = Literal["read_write", "read_scaling"]
+from .rules import InstanceSize, TokenType
 
 __all__ = [
+    "ActiveAccount",
+    "ActiveAccountList",
     "CreateServiceAccountRequest",
     "CreateTokenRequest",
     "CreatedToken",
@@ -24,6 +23,7 @@ __all__ = [
     "InstanceSize",
     "ReadScalingConfig",
     "ReadWriteConfig",
+    "RunningDuckling",
     "ServiceAccountResponse",
     "SetDucklingConfigRequest",
     "TokenInfo",
@@ -128,3 +128,27 @@ class SetDucklingConfigRequest(_Request):
     """Body of `PUT /v1/users/{username}/instances`."""
 
     config: DucklingConfig
+
+
+class RunningDuckling(_Response):
+    """A Duckling that runs: id `rw` or `rs.N`, type, status (`active` or `cooldown`).
+
+    Plain strings, not enums: the contract documents the values only in descriptions.
+    """
+
+    id: str
+    type: str
+    status: str
+
+
+class ActiveAccount(_Response):
+    """An account with at least one running Duckling."""
+
+    username: str
+    ducklings: list[RunningDuckling]
+
+
+class ActiveAccountList(_Response):
+    """Answer of `GET /v1/active_accounts` (Preview): only accounts with running Ducklings."""
+
+    accounts: list[ActiveAccount]

@@ -7,7 +7,12 @@ can report every failure at once before any request is sent.
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
+
+InstanceSize = Literal["pulse", "standard", "jumbo", "mega", "giga"]
+"""Duckling sizes, smallest first (the order `size_shrinks` uses)."""
+TokenType = Literal["read_write", "read_scaling"]
+"""Access token types; `read_write` is the API's default."""
 
 USERNAME_MIN: Final = 3
 USERNAME_MAX: Final = 255
@@ -15,8 +20,11 @@ TOKEN_NAME_MAX: Final = 255
 RESERVED_TOKEN_NAMES: Final = frozenset({"MotherDuck Extension", "MotherDuck Flights"})
 TTL_MIN: Final = 300
 TTL_MAX: Final = 31_536_000
-TOKEN_TYPES: Final = ("read_write", "read_scaling")
-INSTANCE_SIZES: Final = ("pulse", "standard", "jumbo", "mega", "giga")
+TOKEN_TYPES: Final[tuple[str, ...]] = get_args(TokenType)
+INSTANCE_SIZES: Final[tuple[str, ...]] = get_args(InstanceSize)
+# The cooldown MotherDuck applies when none is sent (pulse has none): the API notes'
+# "standard 60, jumbo 60, mega 300, giga 600 s".
+DEFAULT_COOLDOWN: Final = {"standard": 60, "jumbo": 60, "mega": 300, "giga": 600}
 FLOCK_MIN: Final = 0
 FLOCK_MAX: Final = 64
 COOLDOWN_MIN: Final = 60
@@ -98,3 +106,10 @@ def cooldown_problems(size: Any, cooldown: Any) -> list[str]:
     if size == "pulse":
         return [f"cooldown_seconds ({show(cooldown)}) cannot be set with instance_size 'pulse'"]
     return range_problems(cooldown, COOLDOWN_MIN, COOLDOWN_MAX, "seconds")
+
+
+def size_shrinks(live: Any, wanted: Any) -> bool:
+    """Whether going from Duckling size `live` to `wanted` makes it smaller."""
+    if live not in INSTANCE_SIZES or wanted not in INSTANCE_SIZES:
+        return False
+    return INSTANCE_SIZES.index(wanted) < INSTANCE_SIZES.index(live)

@@ -29,12 +29,22 @@ setup_pulumi() {
 }
 
 # The embedded emulator is used unless the stack or the environment names a real endpoint
-# or an admin token. MOTHERDUCK_TOKEN alone does not count: DuckDB users often have it set
-# for their own account, and a demo must not create service accounts in their organization.
+# or an admin token (under our config names or the Terraform provider's). MOTHERDUCK_TOKEN
+# alone does not count: DuckDB users often have it set for their own account, and a demo must
+# not create service accounts in their organization.
 uses_emulator() {
-    [ -z "${MOTHERDUCK_API_BASE_URL:-}" ] && [ -z "${MOTHERDUCK_ADMIN_TOKEN:-}" ] \
-        && ! pulumi config get motherduck:apiUrl >/dev/null 2>&1 \
-        && ! pulumi config get motherduck:token >/dev/null 2>&1
+    local key
+    [ -z "${MOTHERDUCK_API_BASE_URL:-}" ] && [ -z "${MOTHERDUCK_ADMIN_TOKEN:-}" ] || return 1
+    for key in motherduck:apiUrl motherduck:apiBaseUrl motherduck:token motherduck:adminToken; do
+        if pulumi config get "$key" >/dev/null 2>&1; then return 1; fi
+    done
+}
+
+# The API URL the stack talks to, as the provider resolves it.
+api_endpoint() {
+    pulumi config get motherduck:apiUrl 2>/dev/null \
+        || pulumi config get motherduck:apiBaseUrl 2>/dev/null \
+        || echo "${MOTHERDUCK_API_BASE_URL:-https://api.motherduck.com}"
 }
 
 emulator_running() {

@@ -10,7 +10,7 @@ input instead:
 * `AccessToken(adopt_token_id=...)` tracks a token made elsewhere (the bare id or Terraform's
   `username/token_id`). Only its metadata: MotherDuck shows a secret once, at creation, so the
   `token` output stays empty. Tracking it makes `pulumi refresh` notice when it is revoked and
-  shows its `expire_at`.
+  shows its `expire_at`. The data function `get_tokens` finds its id from its name.
 
 Everything here existed before this stack, so it outlives it: `retain_on_delete=True` makes
 `pulumi destroy` (or deleting a resource from this program) forget the account and the token
@@ -18,8 +18,9 @@ instead of deleting them. InstanceConfig never resets anything on delete (the AP
 
 Config:
 * `username`        (required) the existing account
-* `adoptTokenId`    a token id, or `username/token_id`, to track (optional)
-* `adoptTokenName`  your label for that token in this stack (default `adopted-token`)
+* `adoptTokenName`  the name of an existing token to track, found with `get_tokens`; with
+                    `adoptTokenId` only this stack's label for it (default `adopted-token`)
+* `adoptTokenId`    a token id, or `username/token_id`, to track instead of finding it by name
 * `readWriteSize`   read/write Duckling size (default `pulse`)
 * `readScalingSize` read-scaling replica size (default `pulse`)
 * `flockSize`       read-scaling replicas, 0 to 64 (default 0)
@@ -29,12 +30,26 @@ from __future__ import annotations
 
 import pulumi
 
-from motherduck_provider import AccessToken, InstanceConfig, ServiceAccount
+from motherduck_provider import AccessToken, InstanceConfig, ServiceAccount, get_tokens
 
 config = pulumi.Config()
 username = config.require("username")
 adopt_token_id = config.get("adoptTokenId")
+token_name = config.get("adoptTokenName")
 flock_size = config.get_int("flockSize")
+
+if token_name and not adopt_token_id:
+    # A data function: reads the account's live tokens (metadata, never secrets) each time the
+    # program runs, in `pulumi preview` too, so the id never has to be looked up by hand.
+    live = get_tokens(username).tokens
+    named = [token for token in live if token.name == token_name]
+    if len(named) != 1:
+        listed = ", ".join(f"{token.name!r} ({token.id})" for token in live) or "none"
+        raise pulumi.RunError(
+            f"{len(named)} live tokens of {username!r} are named {token_name!r} (tokens: "
+            f"{listed}); set adoptTokenId to the one to track"
+        )
+    adopt_token_id = f"{username}/{named[0].id}"
 
 # Pre-existing things are retained, not deleted, when this stack lets go of them.
 keep = pulumi.ResourceOptions(protect=True, retain_on_delete=True)
@@ -60,7 +75,7 @@ if adopt_token_id:
         "existing-token",
         username=account.username,
         # The type is read from MotherDuck; the name is this stack's label for the token.
-        name=config.get("adoptTokenName") or "adopted-token",
+        name=token_name or "adopted-token",
         adopt_token_id=adopt_token_id,
         opts=pulumi.ResourceOptions(retain_on_delete=True),
     )

@@ -1,4 +1,5 @@
-"""The only module that touches httpx: one pooled client, retries, logging, error mapping.
+"""The only module that touches httpx: one pooled client, retries, logging, error mapping;
+and `ReadMemo`, which lets the reads of one account share one request.
 
 httpx.Client is safe to share between threads, and the dynamic provider server runs up to
 four calls at once, so one instance serves a whole provider process.
@@ -8,21 +9,31 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from .._version import __version__
 from ..config import Settings
-from ..errors import ResponseShapeError, TransportError, error_from_response
+from ..errors import NotFoundError, ResponseShapeError, TransportError, error_from_response
 from . import _retry
 
 log = logging.getLogger("motherduck_provider.http")
 
 USER_AGENT = f"motherduck-pulumi/{__version__}"
+
+# How long a read answer is reused. One `pulumi refresh` reads each account several times
+# within well under a second (account probe, config, one list per token); seconds are enough
+# to share those and short enough that nothing outlives the operation that read it.
+READ_TTL = 10.0
+
+T = TypeVar("T")
 
 
 def path_segment(value: str, what: str) -> str:
@@ -30,6 +41,141 @@ def path_segment(value: str, what: str) -> str:
     if not value or value in (".", "..") or len(value) > 1024:
         raise ValueError(f"{what} {value!r} cannot be used in a URL path")
     return quote(value, safe="")
+
+
+@dataclass
+class _Flight(Generic[T]):
+    """One read on the wire; readers that arrive meanwhile wait for its outcome."""
+
+    seq: int
+    generation: int
+    done: threading.Event = field(default_factory=threading.Event)
+    value: T | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Answer(Generic[T]):
+    seq: int
+    expires: float
+    value: T | None
+    error: NotFoundError | None
+
+
+class ReadMemo:
+    """Recent read answers per account, shared between threads, dropped by any write.
+
+    * Single flight: a read that finds the same read on the wire waits for it instead of
+      sending another; waiters share its outcome, errors included.
+    * Memo: a successful answer, or a JSON NOT_FOUND (the proof of "gone", an answer
+      like any other), is reused for `ttl` seconds. Other errors are never kept.
+    * Writes: `writing(account)` drops the account's answers and in-flight reads before the
+      write is sent and again when it ends, so nothing read before or during a write is
+      served after it (answers of reads that overlapped the write are not stored).
+    * `fresh=True` skips both memo and in-flight reads: for callers that must see changes
+      made outside this process (or landed late) since the last read.
+
+    Accounts are keyed case-insensitively, as MotherDuck compares usernames.
+    """
+
+    def __init__(self, ttl: float = READ_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._generation: dict[str, int] = {}
+        # Both by account, then by what was read, so a write forgets an account in O(1).
+        self._answers: dict[str, dict[str, _Answer[Any]]] = {}
+        self._flights: dict[str, dict[str, _Flight[Any]]] = {}
+
+    @staticmethod
+    def account_key(username: str) -> str:
+        """The key of an account: usernames are unique regardless of case."""
+        return username.casefold()
+
+    def read(self, account: str, what: str, fetch: Callable[[], T], *, fresh: bool = False) -> T:
+        """`fetch()`'s answer for (account, what), shared as described in the class doc."""
+        account = self.account_key(account)
+        joined: _Flight[T] | None = None
+        with self._lock:
+            if not fresh:
+                answer = self._answers.get(account, {}).get(what)
+                if answer is not None and answer.expires > self._clock():
+                    kept: T | None = answer.value
+                    return self._give(kept, answer.error)
+                joined = self._flights.get(account, {}).get(what)
+            if joined is None:
+                self._seq += 1
+                flight: _Flight[T] = _Flight(self._seq, self._generation.get(account, 0))
+                self._flights.setdefault(account, {})[what] = flight
+        if joined is not None:
+            joined.done.wait()
+            return self._give(joined.value, joined.error)
+        try:
+            flight.value = fetch()
+        except BaseException as exc:
+            flight.error = exc
+        finally:
+            self._land(account, what, flight)
+            flight.done.set()
+        return self._give(flight.value, flight.error)
+
+    def _land(self, account: str, what: str, flight: _Flight[Any]) -> None:
+        """Retire a finished flight and keep its answer unless a write or a newer read won."""
+        with self._lock:
+            flights = self._flights.get(account, {})
+            if flights.get(what) is flight:
+                del flights[what]
+            if not flights:
+                self._flights.pop(account, None)
+            gone = flight.error if isinstance(flight.error, NotFoundError) else None
+            if flight.error is not None and gone is None:
+                return
+            if self.ttl <= 0 or self._generation.get(account, 0) != flight.generation:
+                return
+            answers = self._answers.setdefault(account, {})
+            current = answers.get(what)
+            if current is None or current.seq < flight.seq:
+                now = self._clock()
+                answers[what] = _Answer(flight.seq, now + self.ttl, flight.value, gone)
+                if len(self._answers) > 4096:
+                    self._answers = {
+                        a: kept
+                        for a, held in self._answers.items()
+                        if (kept := {w: x for w, x in held.items() if x.expires > now})
+                    }
+
+    @staticmethod
+    def _give(value: T | None, error: BaseException | None) -> T:
+        if error is not None:
+            # Shared by several readers: drop the traceback so it does not grow with each one.
+            raise error.with_traceback(None)
+        return value  # type: ignore[return-value]  # only a fetch that returned None gives None
+
+    def invalidate(self, account: str) -> None:
+        """Forget the account's answers; reads on the wire now will not be stored or joined."""
+        account = self.account_key(account)
+        with self._lock:
+            self._generation[account] = self._generation.get(account, 0) + 1
+            self._answers.pop(account, None)
+            self._flights.pop(account, None)
+
+    @contextmanager
+    def writing(self, account: str) -> Iterator[None]:
+        """Bracket a write attempt to `account`: invalidate before it is sent and after it ends."""
+        self.invalidate(account)
+        try:
+            yield
+        finally:
+            self.invalidate(account)
+
+    def clear(self) -> None:
+        """Forget every answer (reads on the wire finish but are not stored or joined)."""
+        with self._lock:
+            for account in {*self._answers, *self._flights}:
+                self._generation[account] = self._generation.get(account, 0) + 1
+            self._answers.clear()
+            self._flights.clear()
 
 
 class HttpSession:

@@ -2,6 +2,11 @@
 
 The client reports outcomes and raises the errors of `errors.py`; deciding what an outcome
 means for Pulumi state (gone, adopt, keep) is the resources' job.
+
+Reads go through a `ReadMemo` so that the several reads one operation makes of an account
+(the account's existence probe, its config, one token list per token) share one request, and
+every write attempt to an account forgets what was read of it. The client also remembers
+which accounts it created, so the config of a new account need not be read before it is set.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ..config import Settings
-from ..errors import ResponseShapeError
+from ..errors import ResponseShapeError, remember_secret
 from ..models import (
+    ActiveAccount,
+    ActiveAccountList,
     CreatedToken,
     CreateServiceAccountRequest,
     CreateTokenRequest,
@@ -27,7 +34,7 @@ from ..models import (
     TokenInfo,
     TokenList,
 )
-from ._http import HttpSession, path_segment
+from ._http import READ_TTL, HttpSession, ReadMemo, path_segment
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -43,7 +50,12 @@ def _parse(model: type[Model], data: Any, method: str, path: str) -> Model:
 
 
 class AdminClient:
-    """The MotherDuck Admin API for service accounts, tokens and Duckling config."""
+    """The MotherDuck Admin API for service accounts, tokens and Duckling config.
+
+    `read_ttl` is how many seconds a read answer is reused (0, the default here: never; the
+    providers' `shared_client` uses `READ_TTL`). Concurrent identical reads share one
+    request either way; pass `fresh=True` to a read to bypass both.
+    """
 
     def __init__(
         self,
@@ -52,9 +64,15 @@ class AdminClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        read_ttl: float = 0.0,
     ) -> None:
         self.api_url = settings.api_url
+        # Whatever its source, the admin token is blanked in every error text from now on.
+        remember_secret(settings.token.reveal())
         self._http = HttpSession(settings, transport=transport, sleep=sleep, rng=rng)
+        self._reads = ReadMemo(read_ttl)
+        self._created: set[str] = set()
+        self._created_lock = threading.Lock()
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -76,37 +94,88 @@ class AdminClient:
     def _user(username: str) -> str:
         return "/v1/users/" + path_segment(username, "username")
 
+    def forget(self) -> None:
+        """Drop memoized reads and the record of accounts created here, as a new process would."""
+        self._reads.clear()
+        with self._created_lock:
+            self._created.clear()
+
+    def created_here(self, username: str) -> bool:
+        """Whether this client created the account (and has not deleted it since).
+
+        Such an account has the configuration MotherDuck gives new accounts, unless someone
+        changed it within the same run, so its config need not be read before it is set.
+        """
+        with self._created_lock:
+            return ReadMemo.account_key(username) in self._created
+
+    def _mark_created(self, username: str, created: bool) -> None:
+        with self._created_lock:
+            key = ReadMemo.account_key(username)
+            if created:
+                self._created.add(key)
+            else:
+                self._created.discard(key)
+
     def create_service_account(self, username: str) -> ServiceAccountResponse:
         """`POST /v1/users`: a new service account with the Member role."""
         request = CreateServiceAccountRequest(username=username)
-        return self._call(ServiceAccountResponse, "POST", "/v1/users", request)
+        with self._reads.writing(username):
+            made = self._call(ServiceAccountResponse, "POST", "/v1/users", request)
+        self._mark_created(username, True)
+        return made
 
     def delete_service_account(self, username: str) -> None:
         """`DELETE /v1/users/{username}`: the account, its data and its tokens, permanently."""
-        self._http.request("DELETE", self._user(username))
+        self._mark_created(username, False)
+        with self._reads.writing(username):
+            self._http.request("DELETE", self._user(username))
 
     def create_token(self, username: str, request: CreateTokenRequest) -> CreatedToken:
         """`POST .../tokens`: the only answer that carries the token's secret."""
-        return self._call(CreatedToken, "POST", self._user(username) + "/tokens", request)
+        with self._reads.writing(username):
+            created = self._call(CreatedToken, "POST", self._user(username) + "/tokens", request)
+        remember_secret(created.token.get_secret_value())
+        return created
 
-    def list_tokens(self, username: str) -> list[TokenInfo]:
-        """`GET .../tokens`: metadata of the account's live tokens."""
-        return self._call(TokenList, "GET", self._user(username) + "/tokens").tokens
+    def list_tokens(self, username: str, *, fresh: bool = False) -> list[TokenInfo]:
+        """`GET .../tokens`: metadata of the account's live tokens.
+
+        Shared with other reads of the account's tokens (see the module doc); `fresh=True`
+        sends a request of its own, e.g. to look for a token a failed create may have made.
+        """
+        path = self._user(username) + "/tokens"
+        found = self._reads.read(
+            username, "tokens", lambda: self._call(TokenList, "GET", path), fresh=fresh
+        )
+        return list(found.tokens)
 
     def revoke_token(self, username: str, token_id: str) -> None:
         """`DELETE .../tokens/{token_id}`."""
-        self._http.request(
-            "DELETE", self._user(username) + "/tokens/" + path_segment(token_id, "token id")
-        )
+        path = self._user(username) + "/tokens/" + path_segment(token_id, "token id")
+        with self._reads.writing(username):
+            self._http.request("DELETE", path)
 
-    def get_duckling_config(self, username: str) -> DucklingConfig:
-        """`GET .../instances`: also the only way to probe that an account exists."""
-        return self._call(DucklingConfig, "GET", self._user(username) + "/instances")
+    def get_duckling_config(self, username: str, *, fresh: bool = False) -> DucklingConfig:
+        """`GET .../instances`: also the only way to probe that an account exists.
+
+        Shared with other reads of the account's config (see the module doc); `fresh=True`
+        sends a request of its own.
+        """
+        path = self._user(username) + "/instances"
+        return self._reads.read(
+            username, "instances", lambda: self._call(DucklingConfig, "GET", path), fresh=fresh
+        )
 
     def set_duckling_config(self, username: str, config: DucklingConfig) -> DucklingConfig:
         """`PUT .../instances`: replaces both sides; the answer includes server defaults."""
         request = SetDucklingConfigRequest(config=config)
-        return self._call(DucklingConfig, "PUT", self._user(username) + "/instances", request)
+        with self._reads.writing(username):
+            return self._call(DucklingConfig, "PUT", self._user(username) + "/instances", request)
+
+    def list_active_accounts(self) -> list[ActiveAccount]:
+        """`GET /v1/active_accounts` (Preview): accounts whose Ducklings run now; never memoized."""
+        return list(self._call(ActiveAccountList, "GET", "/v1/active_accounts").accounts)
 
 
 _shared: dict[tuple[str, float, int], AdminClient] = {}
@@ -116,12 +185,14 @@ _shared_lock = threading.Lock()
 def shared_client(settings: Settings) -> AdminClient:
     """The one pooled client of this process for these settings (created on first use).
 
-    Keyed by a hash of the token, so changing credentials gets a new client while the
-    token itself is held only by the client's session.
+    It reuses read answers for `READ_TTL` seconds: a provider process lives for one Pulumi
+    operation, and its reads of one account come within moments of each other. Keyed by a
+    hash of the token, so changing credentials gets a new client while the token itself is
+    held only by the client's session.
     """
     key = (settings.api_url, settings.timeout, hash(settings.token))
     with _shared_lock:
         client = _shared.get(key)
         if client is None:
-            client = _shared[key] = AdminClient(settings)
+            client = _shared[key] = AdminClient(settings, read_ttl=READ_TTL)
         return client

@@ -44,6 +44,7 @@ from .validation import (
     InvalidJSON,
     check_create_token,
     check_create_user,
+    check_duckling,
     check_path_username,
     check_set_config,
     parse_json,
@@ -167,6 +168,10 @@ def _set_config(store: Store, params: Mapping[str, str], body: Any) -> Response:
         return _user_missing(params["username"])
 
 
+def _active_accounts(store: Store, params: Mapping[str, str], body: Any) -> Response:
+    return JSONResponse({"accounts": store.active_accounts()})
+
+
 _HANDLERS: Mapping[str, tuple[Handler, Validator | None]] = {
     "users-createServiceAccount": (_create_user, check_create_user),
     "users-delete": (_delete_user, None),
@@ -175,6 +180,7 @@ _HANDLERS: Mapping[str, tuple[Handler, Validator | None]] = {
     "users-deleteToken": (_delete_token, None),
     "ducklings-getDucklingConfigForUser": (_get_config, None),
     "ducklings-setDucklingConfigForUser": (_set_config, check_set_config),
+    "ducklings-getActiveAccounts": (_active_accounts, None),
 }
 
 
@@ -189,7 +195,9 @@ class _Auth:
         token = credentials.strip()
         if scheme.lower() != "bearer" or not token:
             return error_response(401)
-        if hmac.compare_digest(token.encode(), self.admin_token.encode()):
+        # A rotated admin token (store.rotate_admin_token) replaces the server's own.
+        admin_token = store.admin_token or self.admin_token
+        if hmac.compare_digest(token.encode(), admin_token.encode()):
             return None
         # Valid credentials without the Admin role: a configured member token, or the secret
         # of a live token the emulator minted for a service account (accounts are Members).
@@ -252,7 +260,7 @@ def _seed(store: Store, data: Mapping[str, Any]) -> dict[str, Any]:
     raw_users = data.get("users", [])
     if not isinstance(raw_users, list):
         raise _ControlError("users: must be a list")
-    plans: list[tuple[str, Any, list[dict[str, Any]]]] = []
+    plans: list[tuple[str, Any, list[dict[str, Any]], dict[str, str]]] = []
     for i, raw in enumerate(raw_users):
         where = f"users[{i}]"
         if not isinstance(raw, dict):
@@ -265,6 +273,14 @@ def _seed(store: Store, data: Mapping[str, Any]) -> dict[str, Any]:
             issues = check_set_config({"config": config})
             if issues:
                 raise _ControlError(f"{where}.{issues[0]}")
+        ducklings = raw.get("ducklings", {})
+        if not isinstance(ducklings, dict):
+            raise _ControlError(f"{where}.ducklings: must be an object of id -> status")
+        flock = (config or store.default_config)["read_scaling"]["flock_size"]
+        for duckling_id, status in ducklings.items():
+            issues = check_duckling(duckling_id, status, int(flock))
+            if issues:
+                raise _ControlError(f"{where}.ducklings.{issues[0]}")
         tokens = raw.get("tokens", [])
         if not isinstance(tokens, list):
             raise _ControlError(f"{where}.tokens: must be a list")
@@ -279,13 +295,15 @@ def _seed(store: Store, data: Mapping[str, Any]) -> dict[str, Any]:
                     parse_timestamp(str(token["expire_at"]))
                 except ValueError as exc:
                     raise _ControlError(f"{where}.tokens[{j}].expire_at: {exc}") from exc
-        plans.append((str(raw["username"]), config, tokens))
+        plans.append((str(raw["username"]), config, tokens, ducklings))
     created: list[dict[str, Any]] = []
-    for username, config, tokens in plans:
+    for username, config, tokens, ducklings in plans:
         try:
             user = store.create_user(username, config=config)
         except UsernameTaken as exc:
             raise _ControlError(f"username: {username!r} already exists") from exc
+        for duckling_id, status in ducklings.items():
+            store.set_duckling_status(user.username, duckling_id, status)
         minted = [
             store.create_token(
                 user.username,
@@ -341,6 +359,26 @@ def _control_routes(store: Store) -> list[Route]:
     async def seed(request: Request) -> Any:
         return _seed(store, await _control_json(request))
 
+    async def admin_token(request: Request) -> Any:
+        token = (await _control_json(request)).get("token")
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise _ControlError("token: must be a non-empty string or absent (random)")
+        return {"admin_token": store.rotate_admin_token(token)}
+
+    async def ducklings(request: Request) -> Any:
+        data = await _control_json(request)
+        username = data.get("username")
+        if not isinstance(username, str):
+            raise _ControlError("username: is required")
+        try:
+            running = store.set_duckling_status(
+                username, data.get("id", "rw"), data.get("status", "active")
+            )
+        except UserNotFound as exc:
+            raise _ControlError(f"username: no user named {username!r}") from exc
+        user = store.get_user(username)
+        return {"username": user.username if user else username, "ducklings": running}
+
     async def clock(request: Request) -> Any:
         if request.method == "POST":
             data = await _control_json(request)
@@ -361,6 +399,8 @@ def _control_routes(store: Store) -> list[Route]:
         Route(f"{p}faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
         Route(f"{p}reset", guarded(reset), methods=["POST"]),
         Route(f"{p}seed", guarded(seed), methods=["POST"]),
+        Route(f"{p}ducklings", guarded(ducklings), methods=["POST"]),
+        Route(f"{p}admin-token", guarded(admin_token), methods=["POST"]),
         Route(f"{p}clock", guarded(clock), methods=["GET", "POST"]),
     ]
 
@@ -435,13 +475,31 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _fault_response(rule: FaultRule) -> Response:
+def _fault_response(rule: FaultRule, scope: Scope) -> Response:
     if rule.kind == "rate_limit":
         return error_response(429, headers={"Retry-After": str(rule.retry_after)})
+    if rule.echo_headers:
+        return _echo_page(rule.status, scope)
     if rule.status in _ERRORS:
         return error_response(rule.status)
     # Gateway errors come from a proxy in front of the API, as plain text.
     return PlainTextResponse(HTTPStatus(rule.status).phrase, status_code=rule.status)
+
+
+def _echo_page(status: int, scope: Scope) -> Response:
+    """A misconfigured gateway's HTML error page that echoes the request, headers and all."""
+    phrase = HTTPStatus(status).phrase
+    headers = "\n".join(
+        sorted(
+            f"{name.decode('latin-1').title()}: {value.decode('latin-1')}"
+            for name, value in scope.get("headers", [])
+        )
+    )
+    page = (
+        f"<html><body>\n<h1>{status} {phrase}</h1>\n<p>upstream request failed:</p>\n"
+        f"<pre>{scope['method']} {scope['path']}\n{headers}</pre>\n</body></html>\n"
+    )
+    return Response(page, status_code=status, media_type="text/html")
 
 
 async def _drop_connection(send: Send, receive: Receive) -> None:
@@ -533,7 +591,7 @@ class EmulatorApp:
             captured = (
                 None
                 if action.kind == "drop"
-                else await _capture(_fault_response(action), scope, replay)
+                else await _capture(_fault_response(action, scope), scope, replay)
             )
 
         self._record(scope, body, operation, captured, applied, action, started)

@@ -2,12 +2,14 @@
 
 Prints one line, the base URL, when it is ready, and never prints a token. The admin token
 comes from `--admin-token`, else `$MOTHERDUCK_EMULATOR_ADMIN_TOKEN`, else the documented dev
-token `md-emulator-admin-token`.
+token `md-emulator-admin-token`. Installed without the package's `emulator` extra (starlette,
+uvicorn), it says how to install that instead of failing with an import error.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
@@ -15,18 +17,28 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .app import DEFAULT_ADMIN_TOKEN
-from .faults import FaultRule, Faults
-from .server import ADMIN_TOKEN_ENV, EmulatorServer, is_loopback
-from .store import Store
-
-__all__ = ["build_parser", "main"]
+__all__ = ["INSTALL_EXTRA", "build_parser", "main", "missing_extra"]
 
 DEFAULT_PORT = 8787
+EXTRA_MODULES = ("starlette", "uvicorn")
+INSTALL_EXTRA = "pip install 'motherduck-pulumi[emulator]'"
+
+
+def missing_extra() -> str | None:
+    """The first module of the `emulator` extra that cannot be imported, or None."""
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:
+            return name
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser."""
+    from .app import DEFAULT_ADMIN_TOKEN
+    from .server import ADMIN_TOKEN_ENV
+
     parser = argparse.ArgumentParser(
         prog="motherduck-emulator",
         description="Serve a local emulator of the MotherDuck Admin API "
@@ -72,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until SIGINT or SIGTERM; return the exit status."""
+    missing = missing_extra()
+    if missing is not None:
+        print(
+            f"motherduck-emulator: the emulator needs this package's `emulator` extra "
+            f"({missing} is not installed). Install it with: {INSTALL_EXTRA}",
+            file=sys.stderr,
+        )
+        return 1
+    from .faults import FaultRule, Faults
+    from .server import EmulatorServer, is_loopback
+    from .store import Store
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.allow_remote and not is_loopback(args.host):

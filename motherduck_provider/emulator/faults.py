@@ -9,7 +9,9 @@ the request was handled, so its write is kept although the client sees a failure
 
 Kinds:
 * `error`: respond with `status` (4xx and 500: the API's JSON error body; 502, 503, 504:
-  a plain-text body, as a gateway would send).
+  a plain-text body, as a gateway would send). With `echo_headers=True`: an HTML page that
+  echoes the request line and headers, `Authorization` included, as a misconfigured gateway
+  would (to test that clients keep it out of their error messages).
 * `rate_limit`: respond 429 with a `Retry-After` header of `retry_after` (seconds, or a string
   sent as is, such as an HTTP date).
 * `drop`: close the connection without a response.
@@ -48,6 +50,7 @@ class FaultRule:
     retry_after: int | str = 1
     seconds: float = 0.0
     after_write: bool = False
+    echo_headers: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -81,6 +84,10 @@ class FaultRule:
             raise ValueError("after_write: must be a boolean")
         if self.after_write and self.kind not in ("error", "drop"):
             raise ValueError("after_write: only applies to kinds error and drop")
+        if not isinstance(self.echo_headers, bool):
+            raise ValueError("echo_headers: must be a boolean")
+        if self.echo_headers and self.kind != "error":
+            raise ValueError("echo_headers: only applies to kind error")
 
     def _route_is_known(self) -> bool:
         if self.route == "*":
@@ -138,9 +145,9 @@ class FaultRule:
 
 
 def _parse_value(key: str, raw: str) -> Any:
-    if key == "after_write":
+    if key in ("after_write", "echo_headers"):
         if raw.lower() not in ("true", "false", "1", "0"):
-            raise ValueError("after_write: must be true or false")
+            raise ValueError(f"{key}: must be true or false")
         return raw.lower() in ("true", "1")
     if key in ("status", "count"):
         try:
@@ -211,11 +218,18 @@ class Faults:
         count: int | None = None,
         rate: float = 1.0,
         after_write: bool = False,
+        echo_headers: bool = False,
     ) -> FaultRule:
         """Make matching requests fail with `status` (after the write if `after_write`)."""
         return self.add(
             FaultRule(
-                "error", route, status=status, count=count, rate=rate, after_write=after_write
+                "error",
+                route,
+                status=status,
+                count=count,
+                rate=rate,
+                after_write=after_write,
+                echo_headers=echo_headers,
             )
         )
 

@@ -59,9 +59,9 @@ class EmulatorServer:
         if store is not None and state_file is not None:
             raise ValueError("give either a store or a state_file, not both")
         self.store = store if store is not None else Store(state_file=state_file)
-        self.admin_token = resolve_admin_token(admin_token)
+        self._admin_token = resolve_admin_token(admin_token)
         self.app = EmulatorApp(
-            self.store, admin_token=self.admin_token, member_tokens=member_tokens
+            self.store, admin_token=self._admin_token, member_tokens=member_tokens
         )
         self.host = host
         self._requested_port = port
@@ -71,6 +71,15 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._port: int | None = None
+
+    @property
+    def admin_token(self) -> str:
+        """The admin token now: the server's own, or the one `store.rotate_admin_token` set."""
+        return self.store.admin_token or self._admin_token
+
+    def rotate_admin_token(self, token: str | None = None) -> str:
+        """Replace the admin token (the previous one gets 401); see `Store.rotate_admin_token`."""
+        return self.store.rotate_admin_token(token)
 
     @property
     def port(self) -> int:

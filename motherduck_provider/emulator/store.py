@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .faults import Faults
-from .validation import check_set_config, normalize_config
+from .validation import check_duckling, check_set_config, normalize_config
 
 __all__ = [
     "Clock",
@@ -183,11 +183,37 @@ class CreatedToken:
 
 @dataclass
 class UserRecord:
-    """A service account: its username, its Duckling config and its tokens by id."""
+    """A service account: its username, Duckling config, tokens by id and running Ducklings.
+
+    `ducklings` maps `rw` or `rs.N` to `active` or `cooldown`; an id not in it is stopped.
+    """
 
     username: str
     config: dict[str, Any]
     tokens: dict[str, TokenRecord] = field(default_factory=dict)
+    ducklings: dict[str, str] = field(default_factory=dict)
+
+    def running(self) -> list[dict[str, str]]:
+        """The running Ducklings as `GET /v1/active_accounts` lists them, `rw` first."""
+
+        def order(duckling_id: str) -> int:
+            return -1 if duckling_id == "rw" else int(duckling_id.partition(".")[2])
+
+        return [
+            {
+                "id": duckling_id,
+                "type": "read_write" if duckling_id == "rw" else "read_scaling",
+                "status": self.ducklings[duckling_id],
+            }
+            for duckling_id in sorted(self.ducklings, key=order)
+        ]
+
+    def drop_missing_replicas(self) -> None:
+        """Forget replicas the config no longer has (the flock shrank)."""
+        flock = int(self.config["read_scaling"]["flock_size"])
+        for duckling_id in list(self.ducklings):
+            if check_duckling(duckling_id, "active", flock):
+                del self.ducklings[duckling_id]
 
 
 @dataclass(frozen=True)
@@ -301,8 +327,28 @@ class Store:
         self.faults = faults if faults is not None else Faults()
         self.default_config: dict[str, Any] = _valid_config(default_config or DEFAULT_CONFIG)
         self.state_file = Path(state_file) if state_file is not None else None
+        self._admin_token: str | None = None
         if self.state_file is not None and self.state_file.exists():
             self.load()
+
+    # The admin token ------------------------------------------------------------------------
+
+    @property
+    def admin_token(self) -> str | None:
+        """The admin token set by `rotate_admin_token`, or None: the server's own still holds."""
+        with self._lock:
+            return self._admin_token
+
+    def rotate_admin_token(self, token: str | None = None) -> str:
+        """Replace the admin token, as an admin revoking theirs and making a new one would.
+
+        The previous admin token answers 401 from now on. `token` None picks a random one;
+        `reset()` goes back to the server's own. Not persisted: a restart uses `--admin-token`.
+        """
+        chosen = (token or "").strip() or "md-admin-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._admin_token = chosen
+        return chosen
 
     # Accounts -------------------------------------------------------------------------------
 
@@ -431,8 +477,43 @@ class Store:
         with self._lock:
             user = self._user(username)
             user.config = _valid_config(config)
+            user.drop_missing_replicas()
             self._changed()
             return copy.deepcopy(user.config)
+
+    # Running Ducklings ----------------------------------------------------------------------
+
+    def set_duckling_status(
+        self, username: str, duckling_id: str = "rw", status: str = "active"
+    ) -> list[dict[str, str]]:
+        """Set one Duckling `active`, `cooldown` or `stopped`, as queries and idle time would.
+
+        The API has no way to start a Duckling, so tests use this (or the control plane) to
+        shape `GET /v1/active_accounts`. `duckling_id` is `rw` or `rs.N` (N below the
+        account's `flock_size`). Returns the account's running Ducklings; raises
+        `UserNotFound`, or `ValueError` naming the problem.
+        """
+        with self._lock:
+            user = self._user(username)
+            flock = int(user.config["read_scaling"]["flock_size"])
+            issues = check_duckling(duckling_id, status, flock)
+            if issues:
+                raise ValueError("; ".join(issues))
+            if status == "stopped":
+                user.ducklings.pop(duckling_id, None)
+            else:
+                user.ducklings[duckling_id] = status
+            self._changed()
+            return user.running()
+
+    def active_accounts(self) -> list[dict[str, Any]]:
+        """Accounts with a Duckling `active` or in `cooldown`, as the API lists them."""
+        with self._lock:
+            return [
+                {"username": user.username, "ducklings": user.running()}
+                for user in self._users.values()
+                if user.ducklings
+            ]
 
     # Logs and counters ----------------------------------------------------------------------
 
@@ -504,8 +585,9 @@ class Store:
             self._exchanges.clear()
 
     def reset(self) -> None:
-        """Back to empty: no accounts, no logs, no faults, the system clock."""
+        """Back to empty: no accounts, logs or faults, the system clock, the first admin token."""
         with self._lock:
+            self._admin_token = None
             self._users.clear()
             self.clear_logs()
             self.faults.clear()
@@ -529,6 +611,7 @@ class Store:
                             {**token.to_state(), "expired": token.is_expired(now)}
                             for token in user.tokens.values()
                         ],
+                        "ducklings": dict(user.ducklings),
                     }
                     for user in self._users.values()
                 ],
@@ -551,6 +634,7 @@ class Store:
                         "username": user.username,
                         "config": user.config,
                         "tokens": [token.to_state() for token in user.tokens.values()],
+                        "ducklings": user.ducklings,
                     }
                     for user in self._users.values()
                 ],
@@ -581,6 +665,8 @@ class Store:
             for token_data in raw["tokens"]:
                 token = TokenRecord.from_state(token_data)
                 user.tokens[token.id] = token
+            # Files written before Ducklings were tracked have no `ducklings`: none running.
+            user.ducklings = {str(k): str(v) for k, v in raw.get("ducklings", {}).items()}
             users[_key(user.username)] = user
         with self._lock:
             self._users = users

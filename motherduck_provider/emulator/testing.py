@@ -6,6 +6,8 @@ Add it to a `conftest.py` with::
 
 Each test using `emulator` gets a fresh `EmulatorServer` on a free loopback port, stopped
 after the test. Point the code under test at `emulator.url` with `emulator.admin_token`.
+Installed with the `emulator` extra, the pytest plugin (`motherduck_provider.pytest_plugin`)
+also gives every suite `motherduck_emulator`, with no conftest line at all.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ __all__ = [
     "COOLDOWN_MAX",
     "COOLDOWN_MIN",
     "DEFAULT_COOLDOWNS",
+    "DUCKLING_STATUSES",
     "FLOCK_SIZE_MAX",
     "INSTANCE_SIZES",
     "InvalidJSON",
@@ -35,6 +36,7 @@ __all__ = [
     "USERNAME_MAX",
     "check_create_token",
     "check_create_user",
+    "check_duckling",
     "check_path_username",
     "check_set_config",
     "normalize_config",
@@ -53,6 +55,9 @@ COOLDOWN_MAX = 86_400
 # Server-side cooldowns for a size when the request leaves `cooldown_seconds` out.
 # Pulse has no configurable cooldown, so the key is omitted for it.
 DEFAULT_COOLDOWNS: Mapping[str, int] = {"standard": 60, "jumbo": 60, "mega": 300, "giga": 600}
+# What a running Duckling reports in `GET /v1/active_accounts`; `stopped` (control plane only)
+# means not running, so not listed.
+DUCKLING_STATUSES = ("active", "cooldown", "stopped")
 
 
 class InvalidJSON(ValueError):
@@ -212,3 +217,19 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "read_write": _normalize_side(config["read_write"], scaling=False),
         "read_scaling": _normalize_side(config["read_scaling"], scaling=True),
     }
+
+
+def check_duckling(duckling_id: object, status: object, flock_size: int) -> list[str]:
+    """A Duckling the control plane may start or stop: `rw`, or `rs.N` with N below the flock."""
+    issues: list[str] = []
+    replica = duckling_id[3:] if isinstance(duckling_id, str) and duckling_id[:3] == "rs." else ""
+    canonical = replica.isascii() and replica.isdigit() and str(int(replica)) == replica
+    if duckling_id != "rw" and not canonical:
+        issues.append(f"id: must be 'rw' or 'rs.N' (a read-scaling replica), got {duckling_id!r}")
+    elif replica and int(replica) >= flock_size:
+        issues.append(
+            f"id: {duckling_id!r} does not exist: the account's flock_size is {flock_size}"
+        )
+    if status not in DUCKLING_STATUSES:
+        issues.append(f"status: must be one of {', '.join(DUCKLING_STATUSES)}, got {status!r}")
+    return issues

@@ -3,15 +3,19 @@
 Providers are pickled into Pulumi state, so they carry no attributes at all: settings live in a
 module-level table keyed weakly by provider instance, filled by `configure` in the provider
 process, and the admin token never becomes part of the object Pulumi serializes.
+
+Every provider method reports its `MotherDuckError`s with what it was doing (see `_report`), and
+importing this module inside Pulumi's provider server makes those errors one readable line.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,15 +24,15 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from ..client import AdminClient, shared_client
 from ..config import (
-    API_URL_KEY,
-    TIMEOUT_KEY,
-    TOKEN_KEY,
+    CONFIG_KEYS,
     Settings,
     resolve_api_url,
     resolve_settings,
     resolve_timeout,
 )
-from ..errors import ConfigurationError
+from ..connection import Connection
+from ..errors import ConfigurationError, MotherDuckError
+from . import _report
 
 PROVIDER_KEY = "__provider"
 
@@ -69,18 +73,62 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+def _reporting(method: Callable[..., Any], operation: str) -> Callable[..., Any]:
+    """`method`, noting what it was doing when a `MotherDuckError` leaves it."""
+
+    @functools.wraps(method)
+    def reported(self: ProviderBase, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except MotherDuckError as exc:
+            # diff/read/update/delete get the resource id first; check/create have none yet.
+            takes_id = operation not in ("check", "create") and args and isinstance(args[0], str)
+            with _settings_lock:
+                outcome = _settings.get(self)
+            context = _report.Context(
+                operation,
+                type(self).__name__.removesuffix("Provider"),
+                args[0] if takes_id else None,
+                getattr(outcome, "token_source", None),
+            )
+            _report.note(exc, context)
+            raise
+
+    reported.__motherduck_reported__ = True  # type: ignore[attr-defined]
+    return reported
+
+
 class ProviderBase(ResourceProvider):
     """Base of the three providers: settings, client and a state-safe pickle."""
 
     # The pickle holds no secret (see __getstate__), so it need not be encrypted in state;
     # keeping it plain lets anyone check that claim with `pulumi stack export`.
     serialize_as_secret_always = False
+    # Also what an unpickled provider has: pickle skips __setstate__ for an empty state.
+    _connection: Connection | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the subclass's provider methods so their errors say what was being done."""
+        super().__init_subclass__(**kwargs)
+        for operation in ("check", "diff", "create", "read", "update", "delete"):
+            method = cls.__dict__.get(operation)
+            if callable(method) and not hasattr(method, "__motherduck_reported__"):
+                setattr(cls, operation, _reporting(method, operation))
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        """`connection`: another organization's token sources and URL (names only)."""
+        if connection is not None:  # else the class default: the instance stays attribute-free
+            self._connection = connection
 
     def __getstate__(self) -> dict[str, Any]:
-        return {}
+        # A connection pickles as names (config key, env var, URL), never a token; without one
+        # the pickle stays `{}` as before, so existing stacks see no change.
+        return {"connection": self._connection.to_state()} if self._connection else {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Nothing to restore: settings come from `configure` in the provider process."""
+        """Only the connection's names: settings come from `configure` in the provider process."""
+        named = state.get("connection")
+        self._connection = Connection.from_state(named) if named else None
 
     def configure(self, req: ConfigureRequest) -> None:
         """Resolve settings from stack config and environment.
@@ -88,12 +136,14 @@ class ProviderBase(ResourceProvider):
         A bad URL or timeout fails at once (even in preview); a missing token is kept and
         raised at the first API call, so previews that need no API still work without one.
         """
-        raw = {key: req.config.get(key) for key in (TOKEN_KEY, API_URL_KEY, TIMEOUT_KEY)}
+        connection = self._connection
+        keys = (*CONFIG_KEYS, *(connection.config_keys if connection else ()))
+        raw = {key: req.config.get(key) for key in keys}  # names and Terraform aliases
         resolve_api_url(raw, os.environ)
         resolve_timeout(raw)
         outcome: Settings | ConfigurationError
         try:
-            outcome = resolve_settings(raw, os.environ)
+            outcome = (connection.settings if connection else resolve_settings)(raw, os.environ)
         except ConfigurationError as exc:
             outcome = exc
         with _settings_lock:
@@ -105,7 +155,13 @@ class ProviderBase(ResourceProvider):
             outcome = _settings.get(self)
         if outcome is None:
             # Not configured (older engines): settings come from the environment alone.
-            outcome = resolve_settings({}, os.environ)
+            connection = self._connection
+            outcome = (connection.settings if connection else resolve_settings)({}, os.environ)
         if isinstance(outcome, ConfigurationError):
             raise ConfigurationError(str(outcome))
         return shared_client(outcome)
+
+
+# Inside Pulumi's provider server this module is imported when the first provider is
+# unpickled: from then on our errors reach the engine as one line (see `_report.install`).
+_report.install()

@@ -1,11 +1,25 @@
 """AccessToken: a token of a service account, with expiry-aware rotation.
 
-Every input change replaces the token. Replacement is create-before-delete, so anything wired
-to `token` switches to the new secret within one `pulumi up` before the old one is revoked.
+A change of `username`, `name`, `ttl`, `token_type` or `adopt_token_id` replaces the token,
+create-before-delete, so anything wired to `token` switches to the new secret within one
+`pulumi up` before the old one is revoked. Rotation (expiry, `rotate_before`) is an in-place
+update of the same resource: new token first, then the old one revoked.
+
+Every token created here carries a mark in the name MotherDuck shows, `<name> [pulumi:<mark>]`:
+a hash of who declared it (project, stack, parent, resource name: the hidden `owner` input)
+and of its replace-relevant inputs. A token with this resource's mark that state does not hold
+was made by a create whose answer was lost, or by an interrupted run; nobody can hold its
+secret, so it is revoked ("swept"). The resource id stays `username/<first token id>` for the
+resource's life; the current token is `token_id` (read, update and delete use that, not the id).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,9 +27,12 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from .. import rules
+from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
-from ..models import CreatedToken, CreateTokenRequest, TokenInfo, parse_timestamp
+from ..models import CreatedToken, CreateTokenRequest, TokenInfo, TokenType, parse_timestamp
+from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
+from ._pickle_guard import pickler_restored
 
 INPUTS = ("username", "name", "ttl", "token_type", "rotate_before", "adopt_token_id")
 REPLACE_ON_CHANGE = ("username", "name", "ttl", "token_type", "adopt_token_id")
@@ -23,8 +40,71 @@ REPLACE_ON_CHANGE = ("username", "name", "ttl", "token_type", "adopt_token_id")
 # revoke it, so only a change of *which* token is tracked replaces; the rest is bookkeeping.
 REPLACE_TRACKED_ON_CHANGE = ("username", "adopt_token_id")
 LOCAL_ONLY = ("name", "ttl", "rotate_before")
-# Tokens created this long before our POST started may still be ours (clock skew).
-CLOCK_SKEW = timedelta(seconds=30)
+
+# The mark: `<name> [pulumi:<10 hex>]` is how MotherDuck shows a token created here.
+MARK_HEX = 10
+MARK_SUFFIX_LENGTH = len(" [pulumi:]") + MARK_HEX
+NAME_MAX = rules.TOKEN_NAME_MAX - MARK_SUFFIX_LENGTH
+_MARKED = re.compile(rf"(?P<name>.*) \[pulumi:(?P<mark>[0-9a-f]{{{MARK_HEX}}})\]", re.DOTALL)
+# POSTs of one token before giving up when each fails without an answer.
+MAX_POSTS = 3
+# A request the client gave up on may still be applied later: for twice as long as we waited
+# for it plus this margin, a token it makes can appear (see `sweep_after`).
+LATE_MARGIN = timedelta(seconds=5)
+# The longest an update waits for that window to pass before sweeping.
+MAX_SWEEP_WAIT = 120.0
+_sleep = time.sleep  # replaced in tests
+
+
+def owner_of(project: str, stack: str, parent: str, resource_name: str) -> str:
+    """The hidden `owner` input: a short hash of who declared the token, stable across runs."""
+    text = json.dumps([project, stack, parent, resource_name])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def token_mark(inputs: Mapping[str, Any]) -> str:
+    """The mark of the tokens one resource creates for one set of replace-relevant inputs.
+
+    An input change that replaces the token changes the mark, so a sweep never touches the
+    token being replaced; a rotation keeps the inputs, and so the mark.
+    """
+    ttl = rules.whole_number(inputs.get("ttl"))
+    parts = [
+        inputs.get("owner") or "",
+        inputs.get("username") or "",
+        inputs.get("name") or "",
+        "" if ttl is None else str(ttl),
+        inputs.get("token_type") or "read_write",
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:MARK_HEX]
+
+
+def marked_name(name: str, mark: str) -> str:
+    """The name MotherDuck is given for a token the user named `name`."""
+    return f"{name} [pulumi:{mark}]"
+
+
+def split_marked(shown: str | None) -> tuple[str | None, str | None]:
+    """(the user's name, the mark) of a name as MotherDuck shows it; no mark: (shown, None)."""
+    found = _MARKED.fullmatch(shown or "")
+    if found is None:
+        return shown, None
+    return found["name"], found["mark"]
+
+
+def name_problems(value: Any, tracked: bool) -> list[str]:
+    """The token name rules, with room for the mark on tokens created here."""
+    problems = rules.token_name_problems(value)
+    if problems or tracked or not isinstance(value, str) or len(value) <= NAME_MAX:
+        return problems
+    return [
+        f"has {len(value)} characters; a token created by this stack has at most {NAME_MAX}, "
+        f"since MotherDuck gets it as '<name> [pulumi:<mark>]' ({MARK_SUFFIX_LENGTH} more)"
+    ]
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def split_id(id_: str) -> tuple[str, str]:
@@ -49,7 +129,10 @@ class AccessTokenProvider(ProviderBase):
     """Create, list and revoke through `/v1/users/{username}/tokens`."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate every input locally and report all problems at once."""
+        """Validate every input locally and report all problems at once.
+
+        Pure (no call, no side effect): the program runs it too, before registering (`_program`).
+        """
         inputs = dict(news)
         problems: dict[str, list[str]] = {}
 
@@ -61,13 +144,11 @@ class AccessTokenProvider(ProviderBase):
             if inputs.get(key) is None:
                 problems[key] = ["is required"]
         username = known("username")
-        if isinstance(username, str) and not 1 <= len(username) <= rules.USERNAME_MAX:
-            problems["username"] = [f"must have 1 to {rules.USERNAME_MAX} characters"]
-        elif username is not None and not isinstance(username, str):
-            problems["username"] = [f"must be a string, got {username!r}"]
-        if known("name") is not None:
-            problems["name"] = rules.token_name_problems(known("name"))
+        if username is not None:
+            problems["username"] = rules.username_problems(username)  # the account's own rule
         tracking = inputs.get("adopt_token_id") is not None
+        if known("name") is not None:
+            problems["name"] = name_problems(known("name"), tracked=tracking)
         if inputs.get("token_type") is None and not tracking:
             inputs["token_type"] = "read_write"
         elif known("token_type") is not None:
@@ -111,17 +192,21 @@ class AccessTokenProvider(ProviderBase):
         return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace on any input change, on expiry, and inside the `rotate_before` window.
+        """Replace on an input change; update to rotate, or to sweep what a failed create left.
 
-        A tracked token (same `adopt_token_id` before and after) is never replaced here: its
-        replacement would adopt the same id again and then revoke it.
+        A tracked token (same `adopt_token_id` before and after) is never rotated: that would
+        revoke someone else's token. `owner` never counts: stacks from before it existed, or
+        a resource moved under another parent, keep their token.
         """
         tracked = bool(news.get("adopt_token_id")) and (
             olds.get("adopt_token_id") == news.get("adopt_token_id")
         )
         keys = REPLACE_TRACKED_ON_CHANGE if tracked else REPLACE_ON_CHANGE
         replaces = [k for k in keys if olds.get(k) != news.get(k)]
-        reason = self._expiry_reason(olds, news.get("rotate_before"), utcnow())
+        local = LOCAL_ONLY if tracked else ("rotate_before",)
+        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in local)
+        now = utcnow()
+        reason = self._expiry_reason(olds, news.get("rotate_before"), now)
         if reason and tracked:
             warn(
                 f"{reason.split(';')[0]}; it is tracked, not managed: remove adopt_token_id "
@@ -129,9 +214,10 @@ class AccessTokenProvider(ProviderBase):
             )
         elif reason and not is_unknown(news.get("rotate_before")):
             warn(reason)
-            replaces.append("expire_at")
-        local = LOCAL_ONLY if tracked else ("rotate_before",)
-        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in local)
+            changed = True
+        elif not tracked and not replaces and isinstance(olds.get("sweep_after"), str):
+            warn(self._sweep_reason(olds, now))
+            changed = True
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     @staticmethod
@@ -142,7 +228,7 @@ class AccessTokenProvider(ProviderBase):
         when = parse_timestamp(expire_at)
         label = f"token {olds.get('token_id')} ({olds.get('name')!r})"
         if when <= now:
-            return f"{label} expired at {expire_at}; it will be replaced by a new token"
+            return f"{label} expired at {expire_at}; rotating: a new token replaces it in place"
         window = rules.whole_number(rotate_before)
         if window is not None and now + timedelta(seconds=window) >= when:
             return (
@@ -151,43 +237,129 @@ class AccessTokenProvider(ProviderBase):
             )
         return None
 
+    @staticmethod
+    def _sweep_reason(olds: dict[str, Any], now: datetime) -> str:
+        label = f"token {olds.get('token_id')} ({olds.get('name')!r})"
+        until = str(olds.get("sweep_after"))
+        if parse_timestamp(until) > now:
+            return (
+                f"{label}: a create that failed without an answer may still land until "
+                f"{until}; this update waits for that, then revokes tokens with this "
+                "resource's mark that state does not hold"
+            )
+        return (
+            f"{label}: revoking tokens with this resource's mark that state does not hold "
+            "(left by a create that failed without an answer, or by an interrupted run)"
+        )
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Mint a token (or track an existing one by id, without its secret)."""
-        inputs: dict[str, Any] = {k: user_props(props).get(k) for k in INPUTS}
+        """Mint a marked token (or track an existing one by id, without its secret).
+
+        Unless this process created the account, an earlier run may have been killed after
+        its POST was applied: tokens with this resource's mark are swept first.
+        """
+        given = user_props(props)
+        inputs: dict[str, Any] = {k: given.get(k) for k in INPUTS}
+        if given.get("owner"):
+            inputs["owner"] = given["owner"]
         username = str(inputs["username"])
         if inputs["adopt_token_id"]:
             return self._adopt(inputs)
-        request = CreateTokenRequest(
-            name=inputs["name"], ttl=inputs["ttl"], token_type=inputs["token_type"]
+        mark = token_mark(inputs)
+        owed = not self.client().created_here(username) and not self._try_sweep(
+            username, mark, keep=()
         )
-        created = self._create_once_reconciled(username, request)
-        outs = {**inputs, **_metadata(created), "token": created.token.get_secret_value()}
+        created, sweep_after = self._mint(username, inputs, mark, keep=())
+        if owed and sweep_after is None:
+            sweep_after = _timestamp(utcnow())
+        outs = {
+            **inputs,
+            **_metadata(created),
+            "token": created.token.get_secret_value(),
+            "mark": mark,
+            "previous_token_id": None,
+            "sweep_after": sweep_after,
+        }
         return CreateResult(f"{username}/{created.id}", outs)
 
-    def _create_once_reconciled(self, username: str, request: CreateTokenRequest) -> CreatedToken:
-        """POST the token; after an ambiguous failure revoke any half-made twin and try again.
+    def _mint(
+        self, username: str, inputs: Mapping[str, Any], mark: str, keep: Iterable[str]
+    ) -> tuple[CreatedToken, str | None]:
+        """POST the token; after each ambiguous failure sweep what it may have made, retry.
 
-        A 5xx or a dropped connection after sending may have created a token whose secret we
-        never saw. Such a token is useless, so it is revoked before one more attempt.
+        A 5xx, or a connection lost once the request was sent, may have created a token whose
+        secret nobody saw. Up to `MAX_POSTS` POSTs are made, each failure followed by a sweep
+        (sparing `keep`). A request the client gave up on may still be applied after that
+        sweep: the second result is then `sweep_after`, the time until which a late token can
+        appear, for the next `up` to sweep once it has passed.
         """
         client = self.client()
-        started = utcnow() - CLOCK_SKEW
+        request = CreateTokenRequest(
+            name=marked_name(str(inputs["name"]), mark),
+            ttl=inputs.get("ttl"),
+            token_type=inputs.get("token_type"),
+        )
+        late_until: datetime | None = None
+        for attempt in range(1, MAX_POSTS + 1):
+            started, clock = utcnow(), time.monotonic()
+            try:
+                created = client.create_token(username, request)
+            except (ServerError, TransportError) as exc:
+                if isinstance(exc, TransportError) and not exc.sent:
+                    raise
+                waited = timedelta(seconds=2 * (time.monotonic() - clock))
+                late_until = max(late_until or started, started + waited + LATE_MARGIN)
+                swept = self._try_sweep(username, mark, keep)
+                if attempt < MAX_POSTS:
+                    continue
+                later = "were revoked" if swept else "are revoked by the next `pulumi up`"
+                raise MotherDuckError(
+                    f"could not create token {inputs['name']!r} of {username!r}: "
+                    f"{MAX_POSTS} attempts failed without an answer (last: {exc}); tokens "
+                    f"they may have made {later}; run `pulumi up` again"
+                ) from exc
+            return created, _timestamp(late_until) if late_until else None
+        raise AssertionError("unreachable")
+
+    def _sweep(self, username: str, mark: str, keep: Iterable[str]) -> None:
+        """Revoke the account's tokens with `mark` except `keep` (their secrets are lost)."""
+        client = self.client()
+        spared = set(keep)
+        for info in client.list_tokens(username, fresh=True):
+            if info.id in spared or split_marked(info.name)[1] != mark:
+                continue
+            warn(
+                f"revoking token {info.id} of {username!r} ({info.name!r}): this resource "
+                "made it in a create that failed before its secret was returned, or in an "
+                "interrupted run; nobody holds its secret"
+            )
+            try:
+                client.revoke_token(username, info.id)
+            except NotFoundError:
+                pass
+
+    def _try_sweep(self, username: str, mark: str, keep: Iterable[str]) -> bool:
+        """`_sweep`, reporting instead of raising: a sweep that failed is owed to a later run."""
         try:
-            return client.create_token(username, request)
-        except (ServerError, TransportError) as exc:
-            if isinstance(exc, TransportError) and not exc.sent:
-                raise
-            for info in client.list_tokens(username):
-                if info.name == request.name and parse_timestamp(info.created_ts) >= started:
-                    warn(
-                        f"revoking token {info.id} of {username!r}: it was created by a request "
-                        "that failed before its secret was returned"
-                    )
-                    try:
-                        client.revoke_token(username, info.id)
-                    except NotFoundError:
-                        pass
-            return client.create_token(username, request)
+            self._sweep(username, mark, keep)
+        except NotFoundError:
+            return True
+        except MotherDuckError as exc:
+            warn(
+                f"could not look for tokens of {username!r} left by a failed create ({exc}); "
+                "the next `pulumi up` revokes them"
+            )
+            return False
+        return True
+
+    def _wait_for_late_creates(self, sweep_after: Any) -> None:
+        """Let the window of `sweep_after` pass (bounded), so a sweep finds late tokens too."""
+        if not isinstance(sweep_after, str):
+            return
+        remaining = (parse_timestamp(sweep_after) - utcnow()).total_seconds()
+        if remaining > 0:
+            warn(f"waiting {remaining:.1f}s for a create that failed without an answer to land")
+            _sleep(min(remaining, MAX_SWEEP_WAIT))
 
     def _adopt(self, inputs: dict[str, Any]) -> CreateResult:
         username: str = inputs["username"]
@@ -208,12 +380,25 @@ class AccessTokenProvider(ProviderBase):
             f"tracking existing token {token_id} of {username!r}: its secret is shown by "
             "MotherDuck only once, at creation, so the `token` output stays empty"
         )
-        outs = {**inputs, **_metadata(found), "token": None}
+        outs = {
+            **inputs,
+            **_metadata(found),
+            "token": None,
+            "mark": None,
+            "previous_token_id": None,
+            "sweep_after": None,
+        }
         return CreateResult(f"{username}/{token_id}", outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh metadata and keep the stored secret; decide quietly or loudly when gone."""
-        username, token_id = split_id(id_)
+        """Refresh metadata and keep the stored secret; decide quietly or loudly when gone.
+
+        The current token is `token_id` (the id names the first token a rotating resource
+        had). Refresh never writes: tokens with this resource's mark that state does not hold
+        are reported and `sweep_after` is set, so the next `pulumi up` revokes them.
+        """
+        username, first_id = split_id(id_)
+        token_id = str(props.get("token_id") or first_id)
         try:
             tokens = self.client().list_tokens(username)
         except NotFoundError:
@@ -226,32 +411,95 @@ class AccessTokenProvider(ProviderBase):
             return ReadResult("", {})
         outs = {**user_props(props), **_metadata(found), "username": username}
         if not outs.get("name"):
-            outs["name"] = found.name
+            outs["name"] = split_marked(found.name)[0]
         outs.setdefault("token", None)
-        return ReadResult(id_, outs, {k: outs.get(k) for k in INPUTS})
+        mark = outs.get("mark")
+        if mark and not outs.get("sweep_after"):
+            held = {token_id, outs.get("previous_token_id")}
+            strays = [t.id for t in tokens if t.id not in held and split_marked(t.name)[1] == mark]
+            if strays:
+                warn(
+                    f"token {token_id} of {username!r}: {len(strays)} more token(s) with this "
+                    f"resource's mark that state does not hold ({', '.join(strays)}), left by a "
+                    "failed or interrupted create; the next `pulumi up` revokes them"
+                )
+                outs["sweep_after"] = _timestamp(utcnow())
+        inputs = {k: outs.get(k) for k in INPUTS}
+        if outs.get("owner"):
+            inputs["owner"] = outs["owner"]
+        return ReadResult(id_, outs, inputs)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Record local-only input changes (no API call); a tracked token keeps its live type."""
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Rotate in place when due, sweep what failed creates left, record local inputs.
+
+        Rotation: create the new token (same mark), revoke the old one, sweep. The id keeps
+        naming the first token; `token_id` is the current one. A tracked token keeps its
+        live type and is never rotated.
+        """
         outs = {**user_props(olds), "rotate_before": news.get("rotate_before")}
         if news.get("adopt_token_id"):
             outs.update(name=news.get("name"), ttl=news.get("ttl"))
+            return UpdateResult(outs)
+        username = str(olds.get("username") or split_id(id_)[0])
+        mark = str(olds.get("mark") or token_mark(news))
+        outs.update(mark=mark, owner=olds.get("owner") or news.get("owner"))
+        outs.setdefault("previous_token_id", None)
+        rotating = self._expiry_reason(olds, news.get("rotate_before"), utcnow()) is not None
+        if not rotating and not isinstance(olds.get("sweep_after"), str):
+            return UpdateResult(outs)  # only `rotate_before` changed: nothing remote to do
+        self._wait_for_late_creates(olds.get("sweep_after"))
+        current = str(olds.get("token_id") or split_id(id_)[1])
+        keep = {current, *([outs["previous_token_id"]] if outs["previous_token_id"] else [])}
+        sweep_after: str | None = None
+        if rotating:
+            created, sweep_after = self._mint(username, {**news, **outs}, mark, keep)
+            outs.update(_metadata(created), token=created.token.get_secret_value())
+            # Extension point (overlap window): to keep the old token valid a while, set
+            # `previous_token_id = current` here and revoke it once that window has passed.
+            try:
+                self.client().revoke_token(username, current)
+            except NotFoundError:
+                pass
+            keep = {created.id}
+        if not self._try_sweep(username, mark, keep):
+            sweep_after = sweep_after or _timestamp(utcnow())
+        outs["sweep_after"] = sweep_after
         return UpdateResult(outs)
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Revoke the token; already revoked or expired counts as done."""
-        username, token_id = split_id(id_)
-        try:
-            self.client().revoke_token(username, token_id)
-        except NotFoundError:
-            pass
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Revoke the current token; already revoked or expired counts as done.
+
+        If a failed create's late token may still appear (`sweep_after`), wait for it and
+        sweep, so nothing with this resource's mark outlives it.
+        """
+        username, first_id = split_id(id_)
+        current = str(props.get("token_id") or first_id)
+        for token_id in (current, props.get("previous_token_id")):
+            if token_id:
+                try:
+                    self.client().revoke_token(username, str(token_id))
+                except NotFoundError:
+                    pass
+        if props.get("mark") and props.get("sweep_after"):
+            self._wait_for_late_creates(props["sweep_after"])
+            self._try_sweep(username, str(props["mark"]), keep=())
+
+
+def _owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
+    """The `owner` input of a token declared here (see `owner_of`)."""
+    parent = opts.parent if opts is not None else None
+    parent_name = str(getattr(parent, "_name", "") or "") if parent is not None else ""
+    return owner_of(pulumi.get_project(), pulumi.get_stack(), parent_name, resource_name)
 
 
 class AccessToken(Resource, module="motherduck", name="AccessToken"):
     """An access token of a service account; `token` is the secret, always a Pulumi secret.
 
-    Set `ttl` for an expiring token and `rotate_before` to replace it that many seconds
-    before it expires. Set `adopt_token_id` (`username/token_id` or the bare id) to track a
-    token that exists already: its metadata only, since its secret cannot be read back.
+    Set `ttl` for an expiring token and `rotate_before` to rotate it (in place: a new token,
+    then the old one revoked) that many seconds before it expires. Set `adopt_token_id`
+    (`username/token_id` or the bare id) to track a token that exists already: its metadata
+    only, since its secret cannot be read back. MotherDuck shows a token created here as
+    `<name> [pulumi:<mark>]` (see the README, How tokens are named).
     """
 
     username: pulumi.Output[str]
@@ -266,6 +514,12 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     expire_at: pulumi.Output[str | None]
     created_ts: pulumi.Output[str]
     read_only: pulumi.Output[bool]
+    mark: pulumi.Output[str | None]
+    """This resource's mark: MotherDuck shows the token as `<name> [pulumi:<mark>]`."""
+    previous_token_id: pulumi.Output[str | None]
+    """The token before the last rotation while it is still valid (None: revoked at once)."""
+    sweep_after: pulumi.Output[str | None]
+    """Set while tokens left by a failed create may exist: the next `up` revokes them."""
 
     def __init__(
         self,
@@ -274,9 +528,10 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
         username: pulumi.Input[str],
         name: pulumi.Input[str],
         ttl: pulumi.Input[int] | None = None,
-        token_type: pulumi.Input[str] | None = None,
+        token_type: pulumi.Input[TokenType] | None = None,
         rotate_before: pulumi.Input[int] | None = None,
         adopt_token_id: pulumi.Input[str] | None = None,
+        connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         secret = pulumi.ResourceOptions(additional_secret_outputs=["token"])
@@ -292,10 +547,18 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
             "expire_at": None,
             "created_ts": None,
             "read_only": None,
+            "mark": None,
+            "previous_token_id": None,
+            "sweep_after": None,
         }
-        super().__init__(
-            AccessTokenProvider(),
-            resource_name,
-            props,
-            pulumi.ResourceOptions.merge(opts, secret),
-        )
+        props["owner"] = _owner(resource_name, opts)
+        _program.warn_plaintext_token(connection)
+        found = AccessTokenProvider().check({}, _program.plain(props)).failures
+        props["__validated"] = _program.admit("AccessToken", resource_name, found)
+        with pickler_restored():
+            super().__init__(
+                AccessTokenProvider(connection),
+                resource_name,
+                props,
+                pulumi.ResourceOptions.merge(opts, secret),
+            )

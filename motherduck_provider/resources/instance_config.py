@@ -2,7 +2,12 @@
 
 The API replaces the whole config in one PUT and has no reset. A cooldown left unset keeps
 the live value while the size stays the same and takes the server's default after a size
-change, so refreshes and imports never show a perpetual diff.
+change, so refreshes and imports never show a perpetual diff. `check` writes that cooldown into
+the inputs whenever it is known, so a preview shows it instead of a value that seems to vanish.
+
+Taking over an account that exists already (not one this program creates) is the one case
+where `check`, and so preview, calls the API: it reads the live config, shows what will change
+field by field, and refuses to shrink it unless `allow_downsize=True`.
 """
 
 from __future__ import annotations
@@ -11,30 +16,45 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, TypedDict
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from .. import rules
+from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
-from ..models import DucklingConfig
+from ..models import DucklingConfig, InstanceSize
+from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
+from ._pickle_guard import pickler_restored
+from .service_account import account_leaves, org_of
 
 SIDES: dict[str, tuple[str, ...]] = {
     "read_write": ("instance_size", "cooldown_seconds"),
     "read_scaling": ("instance_size", "flock_size", "cooldown_seconds"),
 }
+# Hidden input from the program (popped by `check`, never stored): True when the account may
+# exist already and is not created by this program, so `check` reads its live config.
+MAY_EXIST = "__account_may_exist"
 
 
 class ReadWriteArgsDict(TypedDict, total=False):
     """The read/write Duckling as a dict: `instance_size` and optional `cooldown_seconds`."""
 
-    instance_size: pulumi.Input[str]
+    instance_size: pulumi.Input[InstanceSize]
     cooldown_seconds: pulumi.Input[int]
 
 
 class ReadScalingArgsDict(TypedDict, total=False):
     """The read-scaling flock as a dict: `instance_size`, `flock_size`, `cooldown_seconds`."""
 
-    instance_size: pulumi.Input[str]
+    instance_size: pulumi.Input[InstanceSize]
     flock_size: pulumi.Input[int]
     cooldown_seconds: pulumi.Input[int]
 
@@ -43,7 +63,7 @@ class ReadScalingArgsDict(TypedDict, total=False):
 class ReadWriteArgs:
     """The read/write Duckling: one of pulse, standard, jumbo, mega, giga."""
 
-    instance_size: pulumi.Input[str]
+    instance_size: pulumi.Input[InstanceSize]
     cooldown_seconds: pulumi.Input[int] | None = None
 
 
@@ -51,7 +71,7 @@ class ReadWriteArgs:
 class ReadScalingArgs:
     """The read-scaling flock: its Duckling size and how many replicas (0 to 64)."""
 
-    instance_size: pulumi.Input[str]
+    instance_size: pulumi.Input[InstanceSize]
     flock_size: pulumi.Input[int]
     cooldown_seconds: pulumi.Input[int] | None = None
 
@@ -117,6 +137,80 @@ def merged_side(desired: dict[str, Any], live: dict[str, Any] | None) -> dict[st
     return body
 
 
+def known_cooldown(
+    desired: Any, reference: Any, *, new_account: bool = False
+) -> dict[str, Any] | Any:
+    """`desired` with its unset cooldown filled in when the value it will have is known.
+
+    `reference` is what the side is now (old inputs, or the live config of an adopted
+    account): same size, its cooldown stays; another size, or a `new_account`, gets the
+    size's default, which is what the server applies. Otherwise (nothing known, pulse, an
+    unknown size) `desired` is returned as it is.
+    """
+    if not isinstance(desired, dict) or "cooldown_seconds" in desired:
+        return desired
+    size = desired.get("instance_size")
+    if size not in rules.DEFAULT_COOLDOWN:
+        return desired
+    if isinstance(reference, dict) and not is_unknown(reference.get("instance_size")):
+        if reference.get("instance_size") != size:
+            return {**desired, "cooldown_seconds": rules.DEFAULT_COOLDOWN[size]}
+        kept = rules.whole_number(reference.get("cooldown_seconds"))
+        return {**desired, "cooldown_seconds": kept} if kept is not None else desired
+    if new_account:
+        return {**desired, "cooldown_seconds": rules.DEFAULT_COOLDOWN[size]}
+    return desired
+
+
+def live_changes(live: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """`(side.field, live, wanted)` for every field the write would change."""
+    changes = []
+    for side, keys in SIDES.items():
+        for key in keys:
+            old = live.get(side, {}).get(key)
+            new = wanted.get(side, {}).get(key)
+            if (
+                key == "cooldown_seconds"
+                and new is None
+                and wanted.get(side, {}).get("instance_size")
+                == live.get(side, {}).get("instance_size")
+            ):
+                continue  # unset and unknown: the server keeps the live value
+            if old != new:
+                changes.append((f"{side}.{key}", old, new))
+    return changes
+
+
+def shrinks(field: str, old: Any, new: Any) -> bool:
+    """Whether a change makes a Duckling smaller or the flock shorter."""
+    if field.endswith("instance_size"):
+        return rules.size_shrinks(old, new)
+    if field.endswith("flock_size"):
+        return isinstance(old, int) and isinstance(new, int) and new < old
+    return False
+
+
+def validate(news: dict[str, Any]) -> CheckResult:
+    """The local rules for an InstanceConfig's inputs, normalized; no call, no side effect."""
+    inputs = dict(news)
+    problems: dict[str, list[str]] = {}
+    username = inputs.get("username")
+    if username is None:
+        problems["username"] = ["is required"]
+    elif not is_unknown(username):
+        problems["username"] = rules.username_problems(username)
+    for side in SIDES:
+        inputs[side], problems[side] = side_problems(side, inputs.get(side))
+    allow = inputs.get("allow_downsize")
+    if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
+        problems["allow_downsize"] = [f"must be true or false, got {allow!r}"]
+    return CheckResult(inputs, failures(problems))
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else rules.show(value)
+
+
 def config_outs(username: str, config: DucklingConfig) -> dict[str, Any]:
     """Outputs as the API reports them, server-filled cooldowns included."""
     data = config.model_dump(mode="json", exclude_none=True)
@@ -126,18 +220,67 @@ def config_outs(username: str, config: DucklingConfig) -> dict[str, Any]:
 class InstanceConfigProvider(ProviderBase):
     """Read and replace the config through `GET/PUT /v1/users/{username}/instances`."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate both sides and the username; unknown values pass through."""
-        inputs = dict(news)
-        problems: dict[str, list[str]] = {}
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate both sides and the username; unknown values pass through.
+
+        Taking over an account that may exist (the program says so through a hidden input)
+        reads its live config: the fields that will change are shown as `old -> new`, and a
+        smaller Duckling or flock fails the check unless `allow_downsize` is true. Known
+        cooldowns are filled in (see `known_cooldown`).
+        """
+        news = dict(news)
+        may_exist = news.pop(MAY_EXIST, None)
+        result = validate(news)
+        if result.failures:
+            return result
+        inputs = result.inputs
         username = inputs.get("username")
-        if username is None:
-            problems["username"] = ["is required"]
-        elif not is_unknown(username):
-            problems["username"] = rules.username_problems(username)
+        creating = not olds or olds.get("username") != username
+        live: dict[str, Any] | None = None
+        adopting = creating and may_exist is True
+        if adopting and isinstance(username, str) and not is_unknown(username):
+            try:
+                live = config_outs(username, self.client().get_duckling_config(username))
+            except NotFoundError:
+                live = None  # not there (yet): nothing to take over
         for side in SIDES:
-            inputs[side], problems[side] = side_problems(side, inputs.get(side))
-        return CheckResult(inputs, failures(problems))
+            reference = live.get(side) if live else (None if creating else olds.get(side))
+            inputs[side] = known_cooldown(
+                inputs[side], reference, new_account=creating and may_exist is False
+            )
+        found: list[CheckFailure] = []
+        if live is not None and not any(is_unknown(inputs[side]) for side in SIDES):
+            found = self._take_over(str(username), live, inputs)
+        return CheckResult(inputs, found)
+
+    @staticmethod
+    def _take_over(
+        username: str, live: dict[str, Any], inputs: dict[str, Any]
+    ) -> list[CheckFailure]:
+        """Say what taking over the live config changes; refuse a shrink not allowed."""
+        changes = live_changes(live, inputs)
+        if not changes:
+            return []
+        allowed = inputs.get("allow_downsize") is True
+        found = []
+        for field, old, new in changes:
+            if shrinks(field, old, new) and not allowed:
+                side, _, key = field.partition(".")
+                found.append(
+                    CheckFailure(
+                        side,
+                        f"{side}: {key} {_show(new)} would shrink the live {_show(old)} of "
+                        f"existing account {username!r}; set allow_downsize=True on this "
+                        "InstanceConfig to allow it, or ask for at least the live value",
+                    )
+                )
+        listed = "; ".join(f"{field}: {_show(old)} -> {_show(new)}" for field, old, new in changes)
+        verb = "would change" if found else "will change"
+        warn(
+            f"InstanceConfig for existing account {username!r} {verb} its live Duckling "
+            f"configuration: {listed}"
+        )
+        return found
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Username replaces; sizes, flock and cooldowns update in place."""
@@ -154,17 +297,26 @@ class InstanceConfigProvider(ProviderBase):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Take over the account's config: read it, then write only if it differs."""
+        """Take over the account's config: read it, then write only if it differs.
+
+        An account this process has just created holds MotherDuck's initial config, so it
+        is written without reading it first: one call, not two, per new account.
+        """
         inputs = user_props(props)
         username: str = inputs["username"]
+        client = self.client()
         try:
-            live = self.client().get_duckling_config(username)
+            if client.created_here(username):
+                body = {side: merged_side(inputs[side], None) for side in SIDES}
+                written = client.set_duckling_config(username, DucklingConfig.model_validate(body))
+                return CreateResult(username, config_outs(username, written))
+            live = client.get_duckling_config(username)
+            return CreateResult(username, self._apply(username, inputs, live))
         except NotFoundError as exc:
             raise MotherDuckError(
                 f"service account {username!r} does not exist; create it first "
                 "(for example with a ServiceAccount resource passed as `username`)"
             ) from exc
-        return CreateResult(username, self._apply(username, inputs, live))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PUT the whole config; the outputs come back complete from the response."""
@@ -190,19 +342,32 @@ class InstanceConfigProvider(ProviderBase):
         outs = config_outs(id_, live)
         return ReadResult(id_, outs, dict(outs))
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """The API has no reset: leave the remote config as it is, and say so."""
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """The API has no reset: leave the remote config as it is, and say so.
+
+        Nothing is said when this run replaces the account itself (its config goes with it).
+        """
+        if account_leaves(id_, org_of(self)):
+            return
+        rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
+        summary = (
+            f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "
+            f"x {_show(rs.get('flock_size'))}"
+        )
         warn(
             f"InstanceConfig for {id_!r} removed from the stack; MotherDuck has no reset, so "
-            "the account keeps its current Duckling configuration"
+            f"the account keeps its current Duckling configuration ({summary}) for as long as "
+            "it exists"
         )
 
 
 class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
     """The Duckling configuration of an account: read/write size and read-scaling flock.
 
-    Creating it adopts whatever the account has and applies the given settings; removing it
-    leaves the remote configuration unchanged (there is no reset in the API).
+    Creating it adopts whatever the account has and applies the given settings; for an account
+    that exists already (not created by this program) preview shows what changes and a smaller
+    Duckling or flock needs `allow_downsize=True`. Removing it leaves the remote configuration
+    unchanged (there is no reset in the API).
     """
 
     username: pulumi.Output[str]
@@ -218,11 +383,19 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
         username: pulumi.Input[str],
         read_write: pulumi.Input[ReadWriteArgs | ReadWriteArgsDict],
         read_scaling: pulumi.Input[ReadScalingArgs | ReadScalingArgsDict],
+        allow_downsize: pulumi.Input[bool] | None = None,
+        connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
+        props: dict[str, Any] = {
             "username": username,
             "read_write": _as_props(read_write),
             "read_scaling": _as_props(read_scaling),
+            "allow_downsize": allow_downsize,
         }
-        super().__init__(InstanceConfigProvider(), resource_name, props, opts)
+        _program.warn_plaintext_token(connection)
+        found = validate(_program.plain(props)).failures
+        props["__validated"] = _program.admit("InstanceConfig", resource_name, found)
+        props[MAY_EXIST] = _program.account_may_exist(username)
+        with pickler_restored():
+            super().__init__(InstanceConfigProvider(connection), resource_name, props, opts)

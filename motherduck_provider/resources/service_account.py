@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from .. import rules
+from ..connection import Connection
 from ..errors import (
     BadRequestError,
     MotherDuckError,
@@ -15,55 +25,161 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from ._base import ProviderBase, failures, is_unknown, user_props
+from . import _program
+from ._base import ProviderBase, failures, is_unknown, user_props, warn
+from ._pickle_guard import pickler_restored
+
+# POSTs of one account before giving up when none gets an answer that decides.
+MAX_POSTS = 3
+# What to run after `pulumi up` was killed while creating accounts (see `recover.py`).
+RECOVER_COMMAND = "python -m motherduck_provider.recover"
+
+# What this provider process has seen of the current run (one process serves one deployment),
+# per organization (`org_of`): usernames declared by `check` (casefolded -> spellings) and the
+# accounts `diff` plans to delete.
+_run_lock = threading.Lock()
+_declared: dict[tuple[str, str], set[str]] = {}
+_leaving: set[tuple[str, str]] = set()
+
+
+def org_of(provider: ProviderBase) -> str:
+    """Which organization a provider talks to: its connection, or "" for the stack's own."""
+    connection = getattr(provider, "_connection", None)
+    return str(connection) if connection else ""
+
+
+def stack_twin(username: str, org: str = "") -> str | None:
+    """Another spelling of `username` (case-insensitive) that this run also declares."""
+    with _run_lock:
+        spellings = _declared.get((org, username.casefold()), set())
+    others = sorted(s for s in spellings if s != username)
+    return others[0] if others else None
+
+
+def account_leaves(username: str, org: str = "") -> bool:
+    """Whether this run replaces the account, deleting it (and its Duckling config)."""
+    with _run_lock:
+        return (org, username.casefold()) in _leaving
+
+
+def validate(news: dict[str, Any]) -> CheckResult:
+    """The local rules for a ServiceAccount's inputs; no call, no side effect."""
+    problems: dict[str, list[str]] = {}
+    username = news.get("username")
+    if username is None:
+        problems["username"] = ["is required"]
+    elif not is_unknown(username):
+        problems["username"] = rules.username_problems(username)
+    adopt = news.get("adopt")
+    if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
+        problems["adopt"] = [f"must be true or false, got {adopt!r}"]
+    return CheckResult(news, failures(problems))
 
 
 class ServiceAccountProvider(ProviderBase):
     """CRUD for `POST/DELETE /v1/users`; existence is probed through `GET .../instances`."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate the username and `adopt` locally; unknown values pass through."""
-        problems: dict[str, list[str]] = {}
-        username = news.get("username")
-        if username is None:
-            problems["username"] = ["is required"]
-        elif not is_unknown(username):
-            problems["username"] = rules.username_problems(username)
-        adopt = news.get("adopt")
-        if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
-            problems["adopt"] = [f"must be true or false, got {adopt!r}"]
-        return CheckResult(news, failures(problems))
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the username and `adopt` locally; unknown values pass through.
+
+        A username that differs from the old one only in case names the same account
+        (usernames are case-insensitive): replacing it would create a twin of it, then delete
+        it, so that is refused.
+        """
+        result = validate(news)
+        username, old = news.get("username"), olds.get("username")
+        if isinstance(username, str) and not is_unknown(username):
+            with _run_lock:
+                _declared.setdefault((org_of(self), username.casefold()), set()).add(username)
+            if isinstance(old, str) and old != username and old.casefold() == username.casefold():
+                result.failures.append(
+                    CheckFailure(
+                        "username",
+                        f"username: {username!r} names the same account as {old!r} "
+                        f"(usernames are case-insensitive); keep the spelling {old!r}",
+                    )
+                )
+        return result
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A new username is a new account; `adopt` only matters at creation."""
-        replaces = ["username"] if olds.get("username") != news.get("username") else []
+        """A new username is a new account; `adopt` only matters at creation.
+
+        A replacement deletes the old account with its data, so preview says so.
+        """
+        old, new = olds.get("username"), news.get("username")
+        replaces = ["username"] if old != new else []
+        if replaces and isinstance(old, str):
+            with _run_lock:
+                _leaving.add((org_of(self), old.casefold()))
+            if is_unknown(new):
+                what = "may be DELETED, with its data, tokens and Duckling configuration: its "
+                what += "username is not known yet, and if it changes, a new account replaces it"
+            else:
+                what = "will be DELETED, with its data, tokens and Duckling configuration, after "
+                what += f"the new account {new!r} is created: its username changed"
+            warn(
+                f"service account {old!r} {what}. Keep the old username to keep the account "
+                "(a protected account makes the update fail)"
+            )
         changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.
 
-        After an ambiguous failure (5xx or a dropped connection once the request was sent)
-        the account is probed: if it exists now, the POST went through and it is ours.
+        A 5xx or a connection lost once the request was sent leaves it unknown whether the
+        POST was applied: the account is probed, and if it exists the POST went through and
+        it is ours. If the probe cannot tell, or says "not there" while the request may still
+        land, the POST is sent again (at most `MAX_POSTS` in all): after our own unanswered
+        attempt, "already taken" means that attempt landed, so the account is ours too.
         """
         inputs = user_props(props)
         username: str = inputs["username"]
         client = self.client()
         if inputs.get("adopt") and self._exists(username):
             return CreateResult(username, self._outs(inputs))
-        try:
-            client.create_service_account(username)
-        except BadRequestError as exc:
-            if self._exists(username):
-                raise MotherDuckError(
-                    f"service account {username!r} already exists; set adopt=True to manage "
-                    "it with this stack instead of creating it"
-                ) from exc
-            raise
-        except (ServerError, TransportError):
-            if not self._exists(username):
+        unanswered: MotherDuckError | None = None
+        found: bool | None = None
+        for _ in range(MAX_POSTS):
+            try:
+                client.create_service_account(username)
+            except BadRequestError as exc:
+                if unanswered is not None and self._probe(username) is not False:
+                    warn(
+                        f"service account {username!r} was created by an earlier attempt of "
+                        f"this create whose answer was lost ({unanswered})"
+                    )
+                    return CreateResult(username, self._outs(inputs))
+                twin = stack_twin(username, org_of(self))
+                if twin is not None:
+                    raise MotherDuckError(
+                        f"service account {username!r} cannot be created: it is the account "
+                        f"{twin!r}, which this stack also manages (usernames are "
+                        "case-insensitive). Rename one of the two; adopt=True would make two "
+                        "resources own one account"
+                    ) from exc
+                if self._exists(username):
+                    raise MotherDuckError(
+                        f"service account {username!r} already exists; set adopt=True to "
+                        "manage it with this stack instead of creating it. If an interrupted "
+                        f"`pulumi up` of this stack created it, run `{RECOVER_COMMAND}` "
+                        "instead (see the README, When a run is interrupted)"
+                    ) from exc
                 raise
-        return CreateResult(username, self._outs(inputs))
+            except (ServerError, TransportError) as exc:
+                if isinstance(exc, TransportError) and not exc.sent:
+                    raise
+                unanswered = exc
+                found = self._probe(username)
+                if found:
+                    return CreateResult(username, self._outs(inputs))
+                continue
+            return CreateResult(username, self._outs(inputs))
+        state = "it does not exist" if found is False else "whether it exists could not be checked"
+        raise MotherDuckError(
+            f"could not create service account {username!r}: {MAX_POSTS} attempts failed "
+            f"(last: {unanswered}) and {state}; run `pulumi up` again when MotherDuck answers"
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh or adopt by id (the username); JSON NOT_FOUND is the only proof of "gone"."""
@@ -90,6 +206,16 @@ class ServiceAccountProvider(ProviderBase):
             return False
         return True
 
+    def _probe(self, username: str) -> bool | None:
+        """Whether the account exists after a write whose answer was lost; None: unknown."""
+        try:
+            self.client().get_duckling_config(username, fresh=True)
+        except NotFoundError:
+            return False
+        except MotherDuckError:
+            return None
+        return True
+
     @staticmethod
     def _outs(inputs: dict[str, Any]) -> dict[str, Any]:
         return {"username": inputs["username"], "adopt": bool(inputs.get("adopt"))}
@@ -114,11 +240,14 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         *,
         username: pulumi.Input[str],
         adopt: pulumi.Input[bool] | None = None,
+        connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(
-            ServiceAccountProvider(),
-            resource_name,
-            {"username": username, "adopt": adopt},
-            opts,
-        )
+        props: dict[str, Any] = {"username": username, "adopt": adopt}
+        _program.warn_plaintext_token(connection)
+        found = validate(_program.plain(props)).failures
+        found += _program.claim_username(resource_name, username, connection)
+        props["__validated"] = _program.admit("ServiceAccount", resource_name, found)
+        with pickler_restored():
+            super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
+        _program.remember_account(self.username, adopt)

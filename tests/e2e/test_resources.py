@@ -144,7 +144,10 @@ def test_create_all_three(emulator: EmulatorServer, emulator_stack: MakeStack) -
     store = emulator.store
     assert store.has_user("etl_writer")
     tokens = store.list_tokens("etl_writer")
-    assert [t.name for t in tokens] == ["ci"]
+    # MotherDuck shows the name with this resource's mark (README: How tokens are named).
+    (state,) = stack.resources("AccessToken")
+    assert state["outputs"]["name"] == "ci"
+    assert [t.name for t in tokens] == [f"ci [pulumi:{state['outputs']['mark']}]"]
     assert store.get_config("etl_writer") == {
         "read_write": {"instance_size": "standard", "cooldown_seconds": 60},
         "read_scaling": {"instance_size": "standard", "flock_size": 2, "cooldown_seconds": 60},
@@ -234,7 +237,9 @@ def test_token_rename_creates_before_revoking(
     assert resources_line(up) == "+-1 replaced 3 unchanged"
     new = stack.outputs(show_secrets=True)
     assert_replaced_create_first(emulator, start, "etl_writer", old["token_id"], new["token_id"])
-    assert [t.name for t in emulator.store.list_tokens("etl_writer")] == ["ci_v2"]
+    assert [t.name.split(" [pulumi:")[0] for t in emulator.store.list_tokens("etl_writer")] == [
+        "ci_v2"
+    ]
     assert new["token"] != old["token"]
     assert emulator.store.find_token_by_secret(old["token"]) is None
     found = emulator.store.find_token_by_secret(new["token"])
@@ -271,7 +276,7 @@ def test_account_deleted_out_of_band(emulator: EmulatorServer, emulator_stack: M
 # --- 6: expired token ---------------------------------------------------------------------
 
 
-def test_expired_token_is_reported_and_replaced(
+def test_expired_token_is_reported_and_rotated(
     emulator: EmulatorServer, emulator_stack: MakeStack
 ) -> None:
     stack = emulator_stack(ACCOUNT, {"ttl": "300"})
@@ -292,10 +297,10 @@ def test_expired_token_is_reported_and_replaced(
     # The provider's stderr reaches the CLI's stdout, as a diagnostic of the stack.
     text = preview.stdout
     assert f"token {old['token_id']} ('ci') expired at {old['expire_at']}" in text, text
-    assert "1 to replace" in resources_line(preview)
+    assert "1 to update" in resources_line(preview)  # rotation is in place
 
     up = stack.up()
-    assert "+-1 replaced" in resources_line(up)
+    assert "1 updated" in resources_line(up)
     new = stack.outputs(show_secrets=True)
     assert new["token_id"] != old["token_id"]
     assert token_ids(emulator, "etl_writer") == [new["token_id"]]
@@ -322,13 +327,15 @@ def test_rotate_before_window(emulator: EmulatorServer, emulator_stack: MakeStac
     text = output_of(preview)
     assert f"token {old['token_id']} ('ci') expires at {old['expire_at']}" in text, text
     assert "within rotate_before=599s" in text
-    assert "1 to replace" in resources_line(preview)
+    assert "1 to update" in resources_line(preview)  # rotation is in place
 
     start = len(emulator.store.requests)
     up = stack.up()
-    assert "+-1 replaced" in resources_line(up)
+    assert "1 updated" in resources_line(up)
     new = stack.outputs()
     assert_replaced_create_first(emulator, start, "etl_writer", old["token_id"], new["token_id"])
+    (state,) = stack.resources("AccessToken")
+    assert state["id"] == f"etl_writer/{old['token_id']}"  # the id names the first token
 
 
 # --- 8: adopt an existing account ---------------------------------------------------------

@@ -139,7 +139,7 @@ def test_drop_after_write_keeps_the_write(
 
 def test_unknown_routes_are_never_faulted(client: httpx.Client, emulator: EmulatorServer) -> None:
     emulator.store.faults.error(status=500)
-    assert client.get("/v1/active_accounts").status_code == 404
+    assert client.get("/v1/users").status_code == 404
     assert client.get("/_emulator/health").status_code == 200
 
 

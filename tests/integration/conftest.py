@@ -7,10 +7,17 @@ from collections.abc import Iterator
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from motherduck_provider.client import AdminClient
+from motherduck_provider.client import AdminClient, api
 from motherduck_provider.config import Secret, Settings
 from motherduck_provider.emulator import EmulatorServer
 from motherduck_provider.resources._base import ProviderBase
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_reads() -> None:
+    """Each test starts as a new provider process would: the shared client outlives tests."""
+    for shared in list(api._shared.values()):
+        shared.forget()
 
 
 @pytest.fixture

@@ -60,9 +60,10 @@ def test_ambiguous_create_adopts_what_the_api_made(
 
 
 def test_failed_create_leaves_nothing(emulator: EmulatorServer, configure: Configure) -> None:
-    emulator.store.faults.error("users-createServiceAccount", status=500, count=1)
+    # Each 500 is followed by a probe that proves nothing was made, and a retry (3 in all).
+    emulator.store.faults.error("users-createServiceAccount", status=500, count=3)
     provider = configure(ServiceAccountProvider())
-    with pytest.raises(errors.ServerError):
+    with pytest.raises(errors.MotherDuckError, match="3 attempts"):
         provider.create({"username": "never_made"})
     assert not emulator.store.has_user("never_made")
 

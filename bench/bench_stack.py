@@ -1,0 +1,233 @@
+"""Whole-stack benchmark: N accounts through the real `pulumi` CLI against the emulator.
+
+For each phase (up, preview, no-op up, refresh, destroy) it prints the seconds, the API calls,
+the call floor (the fewest calls that phase can make: 2 + tokens per new account, 2 reads per
+account on refresh, tokens + 1 deletes per account, none in a preview or a no-op up), their
+ratio, the average number of calls in flight, and the seconds of the same program run with a
+provider that makes no calls (`null_provider.py`: the engine's own cost). Both stacks run phase
+by phase, interleaved, so machine load hits both alike.
+
+Run: `.venv/bin/python bench/bench_stack.py --accounts 10 100 [--latency 0.05] [--tokens 1]
+[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true]`. Loopback only; the emulator runs in
+this process. Figures, not a test: the machine's load moves them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from motherduck_provider.emulator import EmulatorServer  # noqa: E402
+from tools.pulumi_env import install_pulumi, pulumi_environment  # noqa: E402
+
+BENCH = REPO / "bench"
+PROGRAM = BENCH / "stack"
+ADMIN_TOKEN = "bench-admin-token"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    args: tuple[str, ...]
+
+    def floor(self, accounts: int, tokens: int) -> int:
+        return {
+            "up": accounts * (2 + tokens),
+            "refresh": 2 * accounts,
+            "destroy": accounts * (1 + tokens),
+        }.get(self.name, 0)
+
+
+PHASES = (
+    Phase("up", ("up", "--yes", "--skip-preview")),
+    Phase("preview", ("preview", "--expect-no-changes")),
+    Phase("no-op up", ("up", "--yes", "--skip-preview", "--expect-no-changes")),
+    Phase("refresh", ("refresh", "--yes", "--skip-preview")),
+    Phase("destroy", ("destroy", "--yes", "--skip-preview")),
+)
+
+
+@dataclass
+class Result:
+    seconds: float
+    calls: int
+    busy: float  # sum of the emulator's request durations
+
+
+class Stack:
+    """A copy of bench/stack with its own state backend, in `mode` motherduck or null."""
+
+    def __init__(
+        self,
+        root: Path,
+        mode: str,
+        bin_dir: Path,
+        server: EmulatorServer,
+        accounts: int,
+        tokens: int,
+        parallel: int | None,
+        extra_env: dict[str, str],
+        timeout: float,
+    ) -> None:
+        self.mode = mode
+        self.project = root / mode / "project"
+        shutil.copytree(PROGRAM, self.project, ignore=shutil.ignore_patterns("__pycache__"))
+        self.env = {
+            **os.environ,
+            **pulumi_environment(root / mode / "pulumi", bin_dir),
+            # An existing PYTHONPATH comes first: it can point at another checkout to compare.
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (os.environ.get("PYTHONPATH"), str(BENCH), str(REPO)) if p
+            ),
+            **extra_env,
+        }
+        self.parallel = parallel
+        self.timeout = timeout
+        self.run("stack", "init", "bench")
+        settings = {
+            "accounts": str(accounts),
+            "tokens": str(tokens),
+            "mode": mode,
+            "prefix": mode[:4],
+            "motherduck:apiUrl": server.url,
+        }
+        for key, value in settings.items():
+            self.run("config", "set", "--plaintext", key, value)
+        self.run("config", "set", "--secret", "motherduck:token", server.admin_token)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        extra = (
+            ("--parallel", str(self.parallel))
+            if self.parallel
+            and args[0]
+            in (
+                "up",
+                "preview",
+                "refresh",
+                "destroy",
+            )
+            else ()
+        )
+        proc = subprocess.run(
+            ["pulumi", "--non-interactive", *args, *extra],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"[{self.mode}] pulumi {' '.join(args)} exited {proc.returncode}\n"
+                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            )
+        return proc
+
+    def measure(self, phase: Phase, server: EmulatorServer) -> Result:
+        before = len(server.store.requests)
+        start = time.perf_counter()
+        self.run(*phase.args)
+        seconds = time.perf_counter() - start
+        new = server.store.requests[before:]
+        return Result(seconds, len(new), sum(r.duration for r in new))
+
+
+def bench(
+    accounts: int,
+    tokens: int,
+    latency: float,
+    parallel: int | None,
+    extra_env: dict[str, str],
+    timeout: float,
+    bin_dir: Path,
+) -> dict[str, object]:
+    rows = []
+    with (
+        tempfile.TemporaryDirectory(prefix="md-bench-") as tmp,
+        EmulatorServer(admin_token=ADMIN_TOKEN) as server,
+    ):
+        server.store.faults.latency = latency
+        ours, null = (
+            Stack(Path(tmp), mode, bin_dir, server, accounts, tokens, parallel, extra_env, timeout)
+            for mode in ("motherduck", "null")
+        )
+        print(
+            f"\nN={accounts} accounts x (1 account + {tokens} token + 1 config) = "
+            f"{accounts * (2 + tokens)} resources; added API latency {latency * 1000:.0f} ms; "
+            f"--parallel {parallel or 'default (4 x CPUs)'}; "
+            f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}",
+            flush=True,
+        )
+        print(
+            f"{'phase':<10} {'seconds':>8} {'calls':>6} {'floor':>6} {'ratio':>6} "
+            f"{'in flight':>9} {'null s':>8} {'ours - null':>11}",
+            flush=True,
+        )
+        for phase in PHASES:
+            mine = ours.measure(phase, server)
+            engine = null.measure(phase, server)
+            assert engine.calls == 0, "the null provider called the API"
+            floor = phase.floor(accounts, tokens)
+            ratio = f"{mine.calls / floor:.2f}" if floor else ("1.00" if not mine.calls else "inf")
+            in_flight = mine.busy / mine.seconds if mine.seconds else 0.0
+            print(
+                f"{phase.name:<10} {mine.seconds:>8.1f} {mine.calls:>6} {floor:>6} {ratio:>6} "
+                f"{in_flight:>9.2f} {engine.seconds:>8.1f} {mine.seconds - engine.seconds:>11.1f}",
+                flush=True,
+            )
+            rows.append(
+                {
+                    "phase": phase.name,
+                    "seconds": round(mine.seconds, 2),
+                    "calls": mine.calls,
+                    "floor": floor,
+                    "in_flight": round(in_flight, 2),
+                    "null_seconds": round(engine.seconds, 2),
+                }
+            )
+    return {
+        "accounts": accounts,
+        "tokens": tokens,
+        "latency": latency,
+        "parallel": parallel,
+        "env": extra_env,
+        "phases": rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--tokens", type=int, default=1, help="tokens per account")
+    parser.add_argument("--latency", type=float, default=0.05, help="added seconds per API call")
+    parser.add_argument("--parallel", type=int, help="pulumi --parallel (default: engine's)")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for pulumi")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per phase")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    if any(n < 1 or n > 5000 for n in args.accounts):
+        parser.error("--accounts must be within 1..5000")
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    bin_dir = install_pulumi()
+    results = [
+        bench(n, args.tokens, args.latency, args.parallel, extra_env, args.timeout, bin_dir)
+        for n in args.accounts
+    ]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

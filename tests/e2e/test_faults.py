@@ -1,0 +1,105 @@
+"""Fault plans of issue 8 through the real engine: at most two `pulumi up` runs, no program edit.
+
+After the runs MotherDuck (the emulator) holds exactly what the stack's state says: no orphan
+token, no duplicate, no orphan account; refresh and `preview --expect-no-changes` are clean.
+The whole plan matrix runs fast in `tests/integration/test_fault_plans.py`; these are the
+representative plans, one per reported defect, through Pulumi itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motherduck_provider.emulator import EmulatorServer
+
+pytestmark = pytest.mark.e2e
+
+ACCOUNT = Path(__file__).resolve().parent / "programs" / "account"
+DYNAMIC = "pulumi-python:dynamic/motherduck:"
+CREATE_TOKEN = "users-createToken"
+CREATE_ACCOUNT = "users-createServiceAccount"
+GET_CONFIG = "ducklings-getDucklingConfigForUser"
+PUT_CONFIG = "ducklings-setDucklingConfigForUser"
+
+MakeStack = Callable[..., Any]
+
+
+def assert_matches_state(emulator: EmulatorServer, stack: Any) -> None:
+    """The emulator holds exactly the stack's accounts and tokens; nothing is pending."""
+    exported = stack.export()["deployment"]
+    assert not exported.get("pending_operations"), exported.get("pending_operations")
+    managed = [r for r in exported.get("resources") or [] if r["type"].startswith(DYNAMIC)]
+    accounts = sorted(r["id"] for r in managed if r["type"].endswith(":ServiceAccount"))
+    assert sorted(emulator.store.users) == accounts
+    in_state = sorted(r["outputs"]["token_id"] for r in managed if r["type"].endswith("Token"))
+    live = sorted(t.id for name in accounts for t in emulator.store.list_tokens(name))
+    assert live == in_state, f"MotherDuck holds {live}, state {in_state}"
+    stack.refresh()
+    stack.preview("--expect-no-changes")
+
+
+def wait_for(emulator: EmulatorServer, operation: str, count: int) -> None:
+    """Until the emulator has handled `count` requests of `operation` (a late one too)."""
+    deadline = time.monotonic() + 30
+    while emulator.store.count(operation=operation) < count:
+        assert time.monotonic() < deadline, f"{operation} never reached {count}"
+        time.sleep(0.05)
+
+
+def test_two_lost_token_answers(emulator: EmulatorServer, emulator_stack: MakeStack) -> None:
+    """Defect 1: the answer of two token POSTs in a row is lost (both applied)."""
+    stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
+    emulator.store.faults.error(CREATE_TOKEN, status=500, count=2, after_write=True)
+    first = stack.up()
+    assert "revoking token" in first.stdout
+    assert len(emulator.store.list_tokens("etl_writer")) == 1  # both twins already revoked
+    stack.up()  # sweeps once more after the late-request window, then clears the mark
+    assert emulator.store.count(operation=CREATE_TOKEN) == 3
+    assert_matches_state(emulator, stack)
+
+
+def test_late_token_request(emulator: EmulatorServer, emulator_stack: MakeStack) -> None:
+    """Defect 2: the token POST lands after the client's timeout (held 2 s, timeout 1 s)."""
+    stack = emulator_stack(ACCOUNT, {"ttl": "3600", "motherduck:requestTimeout": "1"})
+    emulator.store.faults.slow(CREATE_TOKEN, seconds=2, count=1)
+    stack.up()
+    wait_for(emulator, CREATE_TOKEN, 2)
+    assert len(emulator.store.list_tokens("etl_writer")) == 2  # the late duplicate, for now
+    preview = stack.preview()
+    assert "may still land" in preview.stdout or "state does not hold" in preview.stdout
+    second = stack.up()
+    assert "1 updated" in second.stdout
+    assert_matches_state(emulator, stack)
+
+
+def test_unconfirmed_account_create(emulator: EmulatorServer, emulator_stack: MakeStack) -> None:
+    """Defect 3: the account POST's answer is lost and the existence probe fails 4 times."""
+    stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
+    emulator.store.faults.error(CREATE_ACCOUNT, status=500, count=1, after_write=True)
+    emulator.store.faults.error(GET_CONFIG, status=503, count=4)
+    up = stack.up()
+    assert "earlier attempt of this create" in up.stdout
+    assert emulator.store.count(operation=CREATE_ACCOUNT) == 2  # the second got "taken"
+    assert_matches_state(emulator, stack)
+
+
+def test_mixed_plan(emulator: EmulatorServer, emulator_stack: MakeStack) -> None:
+    """429 with Retry-After, a drop before the write, a lost answer, each on another's retry."""
+    stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
+    faults = emulator.store.faults
+    faults.rate_limit(CREATE_ACCOUNT, retry_after=1, count=1)
+    faults.error(CREATE_ACCOUNT, status=500, count=1, after_write=True)
+    faults.drop(CREATE_TOKEN, count=1)
+    faults.rate_limit(CREATE_TOKEN, retry_after=1, count=1)
+    faults.drop(CREATE_TOKEN, count=1, after_write=True)
+    faults.drop(PUT_CONFIG, count=1)
+    first = stack.up(check=False)
+    if first.returncode != 0:
+        stack.up()
+    stack.up()
+    assert_matches_state(emulator, stack)

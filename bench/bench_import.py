@@ -17,6 +17,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 
 CHILD = r"""
 import json, time, sys
@@ -67,8 +68,13 @@ def main() -> None:
     payload = json.dumps(blobs())
     results = []
     for _ in range(runs):
+        # Run outside the repo: `-c` puts the working directory first on sys.path.
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, payload], capture_output=True, text=True, check=True
+            [sys.executable, "-c", CHILD, payload],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tempfile.gettempdir(),
         )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     imports = statistics.median(r["import_ms"] for r in results)

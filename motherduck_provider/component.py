@@ -31,6 +31,10 @@ class TokenSpec(TypedDict, total=False):
     token_type: TokenType
     ttl: int
     rotate_before: int
+    keep_previous_for: int
+    """Seconds the token before a rotation stays valid (see AccessToken)."""
+    rotation_trigger: str
+    """Change it to rotate the token now."""
 
 
 class DucklingSpec(TypedDict):
@@ -86,6 +90,8 @@ class ManagedAccount(pulumi.ComponentResource):
                 token_type=spec.get("token_type"),
                 ttl=spec.get("ttl"),
                 rotate_before=spec.get("rotate_before"),
+                keep_previous_for=spec.get("keep_previous_for"),
+                rotation_trigger=spec.get("rotation_trigger"),
                 connection=connection,
                 opts=child,
             )

@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
@@ -33,7 +33,10 @@ from .client import AdminClient, shared_client
 from .config import resolve_settings
 from .connection import Connection
 from .errors import ConfigurationError, MotherDuckError
-from .models import InstanceSize, ReadScalingConfig, ReadWriteConfig
+from .rules import InstanceSize
+
+if TYPE_CHECKING:  # pydantic loads at the first API call, not with the package
+    from .models import ReadScalingConfig, ReadWriteConfig
 
 __all__ = [
     "ActiveAccount",

@@ -6,11 +6,12 @@ Strict requests catch our own mistakes before they reach the API; tolerant respo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from . import rules
+from ._time import parse_timestamp
 from .rules import InstanceSize, TokenType
 
 __all__ = [
@@ -39,14 +40,6 @@ class _Request(BaseModel):
 
 class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An API timestamp (RFC 3339, `Z` or offset) as an aware UTC datetime."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 class CreateServiceAccountRequest(_Request):

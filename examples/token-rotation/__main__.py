@@ -2,10 +2,10 @@
 
 A token with a `ttl` stops working when it expires. With `rotate_before`, every `pulumi up`
 (or `pulumi preview`) compares the stored `expire_at` with now: once the token is within
-`rotate_before` of expiring, Pulumi plans a replacement and says why. The replacement is
-create-before-delete: the new token exists (and everything wired to `token` in the same
-program is updated) before the old one is revoked, so there is no moment without a valid
-token. Run `pulumi up` on a schedule shorter than `rotate_before` and the token never expires.
+`rotate_before` of expiring, Pulumi plans an in-place update and says why: the new token is
+created, the old one is revoked (or kept for `keep_previous_for` seconds, so consumers outside
+this stack have time to switch; see examples/token-overlap-rotation). Run `pulumi up` on a
+schedule shorter than `rotate_before` and the token never expires.
 
 Config (all optional):
 * `username`         the account (default `etl_loader`)

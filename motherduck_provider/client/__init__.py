@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._http import USER_AGENT
+from ._http import DECIDING_AGE, READ_TTL, USER_AGENT
 from .api import AdminClient, shared_client
 
-__all__ = ["USER_AGENT", "AdminClient", "shared_client"]
+__all__ = ["DECIDING_AGE", "READ_TTL", "USER_AGENT", "AdminClient", "shared_client"]

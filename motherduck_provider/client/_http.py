@@ -2,7 +2,9 @@
 and `ReadMemo`, which lets the reads of one account share one request.
 
 httpx.Client is safe to share between threads, and the dynamic provider server runs up to
-four calls at once, so one instance serves a whole provider process.
+four calls at once, so one instance serves a whole provider process. httpx is imported when
+the first session is made: a provider process that only answers `check` and `diff` never
+needs it.
 """
 
 from __future__ import annotations
@@ -14,24 +16,30 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
-
-import httpx
 
 from .._version import __version__
 from ..config import Settings
 from ..errors import NotFoundError, ResponseShapeError, TransportError, error_from_response
 from . import _retry
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger("motherduck_provider.http")
 
 USER_AGENT = f"motherduck-pulumi/{__version__}"
 
-# How long a read answer is reused. One `pulumi refresh` reads each account several times
-# within well under a second (account probe, config, one list per token); seconds are enough
-# to share those and short enough that nothing outlives the operation that read it.
-READ_TTL = 10.0
+# How long a read answer is reused by reads that only report (refresh). A refresh reads an
+# account's config twice (the account's probe, then the config itself) and its token list once
+# per token, but not together: state lists resources in the order `up` finished them, accounts
+# first, so at 1,000 accounts an account's probe and its config's read are 20 to 40 s apart.
+# A provider process serves one Pulumi operation, and any write through it forgets the account.
+READ_TTL = 300.0
+# The most a read that decides a write (adopting an existing config) reuses: seconds, enough
+# for the reads of one adoption (probe, preview check, create) to share one request.
+DECIDING_AGE = 10.0
 
 T = TypeVar("T")
 
@@ -57,7 +65,7 @@ class _Flight(Generic[T]):
 @dataclass(frozen=True)
 class _Answer(Generic[T]):
     seq: int
-    expires: float
+    at: float
     value: T | None
     error: NotFoundError | None
 
@@ -68,7 +76,8 @@ class ReadMemo:
     * Single flight: a read that finds the same read on the wire waits for it instead of
       sending another; waiters share its outcome, errors included.
     * Memo: a successful answer, or a JSON NOT_FOUND (the proof of "gone", an answer
-      like any other), is reused for `ttl` seconds. Other errors are never kept.
+      like any other), is reused for `ttl` seconds, or `max_age` if a read asks for less.
+      Other errors are never kept.
     * Writes: `writing(account)` drops the account's answers and in-flight reads before the
       write is sent and again when it ends, so nothing read before or during a write is
       served after it (answers of reads that overlapped the write are not stored).
@@ -93,14 +102,23 @@ class ReadMemo:
         """The key of an account: usernames are unique regardless of case."""
         return username.casefold()
 
-    def read(self, account: str, what: str, fetch: Callable[[], T], *, fresh: bool = False) -> T:
+    def read(
+        self,
+        account: str,
+        what: str,
+        fetch: Callable[[], T],
+        *,
+        fresh: bool = False,
+        max_age: float | None = None,
+    ) -> T:
         """`fetch()`'s answer for (account, what), shared as described in the class doc."""
         account = self.account_key(account)
         joined: _Flight[T] | None = None
+        age = self.ttl if max_age is None else min(self.ttl, max_age)
         with self._lock:
             if not fresh:
                 answer = self._answers.get(account, {}).get(what)
-                if answer is not None and answer.expires > self._clock():
+                if answer is not None and self._clock() - answer.at < age:
                     kept: T | None = answer.value
                     return self._give(kept, answer.error)
                 joined = self._flights.get(account, {}).get(what)
@@ -115,10 +133,11 @@ class ReadMemo:
             flight.value = fetch()
         except BaseException as exc:
             flight.error = exc
+            raise
         finally:
             self._land(account, what, flight)
             flight.done.set()
-        return self._give(flight.value, flight.error)
+        return flight.value
 
     def _land(self, account: str, what: str, flight: _Flight[Any]) -> None:
         """Retire a finished flight and keep its answer unless a write or a newer read won."""
@@ -137,12 +156,12 @@ class ReadMemo:
             current = answers.get(what)
             if current is None or current.seq < flight.seq:
                 now = self._clock()
-                answers[what] = _Answer(flight.seq, now + self.ttl, flight.value, gone)
-                if len(self._answers) > 4096:
+                answers[what] = _Answer(flight.seq, now, flight.value, gone)
+                if len(self._answers) > 16384:
                     self._answers = {
                         a: kept
                         for a, held in self._answers.items()
-                        if (kept := {w: x for w, x in held.items() if x.expires > now})
+                        if (kept := {w: x for w, x in held.items() if now - x.at < self.ttl})
                     }
 
     @staticmethod
@@ -189,6 +208,8 @@ class HttpSession:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
+        import httpx
+
         self._token = settings.token
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -212,6 +233,8 @@ class HttpSession:
         answer came; a success with an empty body returns `{}` (some deployments answer
         DELETE with 204).
         """
+        import httpx
+
         attempt = 0
         while True:
             attempt += 1
@@ -271,6 +294,8 @@ class HttpSession:
     @staticmethod
     def _transport_error(method: str, path: str, exc: httpx.HTTPError) -> TransportError:
         """Translate an httpx failure; the one place that knows httpx's exception types."""
+        import httpx
+
         not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
         reason = type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):

@@ -7,6 +7,9 @@ Reads go through a `ReadMemo` so that the several reads one operation makes of a
 (the account's existence probe, its config, one token list per token) share one request, and
 every write attempt to an account forgets what was read of it. The client also remembers
 which accounts it created, so the config of a new account need not be read before it is set.
+
+httpx, pydantic and the models are imported when the first request is made, not with this
+module: the provider process answers `check` and `diff` (every preview) without them.
 """
 
 from __future__ import annotations
@@ -15,31 +18,31 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-import httpx
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import Settings
 from ..errors import ResponseShapeError, remember_secret
-from ..models import (
-    ActiveAccount,
-    ActiveAccountList,
-    CreatedToken,
-    CreateServiceAccountRequest,
-    CreateTokenRequest,
-    DucklingConfig,
-    ServiceAccountResponse,
-    SetDucklingConfigRequest,
-    TokenInfo,
-    TokenList,
-)
 from ._http import READ_TTL, HttpSession, ReadMemo, path_segment
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import BaseModel
+
+    from ..models import (
+        ActiveAccount,
+        CreatedToken,
+        CreateTokenRequest,
+        DucklingConfig,
+        ServiceAccountResponse,
+        TokenInfo,
+    )
+
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def _parse(model: type[Model], data: Any, method: str, path: str) -> Model:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -119,6 +122,8 @@ class AdminClient:
 
     def create_service_account(self, username: str) -> ServiceAccountResponse:
         """`POST /v1/users`: a new service account with the Member role."""
+        from ..models import CreateServiceAccountRequest, ServiceAccountResponse
+
         request = CreateServiceAccountRequest(username=username)
         with self._reads.writing(username):
             made = self._call(ServiceAccountResponse, "POST", "/v1/users", request)
@@ -133,20 +138,31 @@ class AdminClient:
 
     def create_token(self, username: str, request: CreateTokenRequest) -> CreatedToken:
         """`POST .../tokens`: the only answer that carries the token's secret."""
+        from ..models import CreatedToken
+
         with self._reads.writing(username):
             created = self._call(CreatedToken, "POST", self._user(username) + "/tokens", request)
         remember_secret(created.token.get_secret_value())
         return created
 
-    def list_tokens(self, username: str, *, fresh: bool = False) -> list[TokenInfo]:
+    def list_tokens(
+        self, username: str, *, fresh: bool = False, max_age: float | None = None
+    ) -> list[TokenInfo]:
         """`GET .../tokens`: metadata of the account's live tokens.
 
         Shared with other reads of the account's tokens (see the module doc); `fresh=True`
-        sends a request of its own, e.g. to look for a token a failed create may have made.
+        sends a request of its own, e.g. to look for a token a failed create may have made;
+        `max_age` limits how old a shared answer may be (`DECIDING_AGE` before a write).
         """
+        from ..models import TokenList
+
         path = self._user(username) + "/tokens"
         found = self._reads.read(
-            username, "tokens", lambda: self._call(TokenList, "GET", path), fresh=fresh
+            username,
+            "tokens",
+            lambda: self._call(TokenList, "GET", path),
+            fresh=fresh,
+            max_age=max_age,
         )
         return list(found.tokens)
 
@@ -156,25 +172,38 @@ class AdminClient:
         with self._reads.writing(username):
             self._http.request("DELETE", path)
 
-    def get_duckling_config(self, username: str, *, fresh: bool = False) -> DucklingConfig:
+    def get_duckling_config(
+        self, username: str, *, fresh: bool = False, max_age: float | None = None
+    ) -> DucklingConfig:
         """`GET .../instances`: also the only way to probe that an account exists.
 
         Shared with other reads of the account's config (see the module doc); `fresh=True`
-        sends a request of its own.
+        sends a request of its own; `max_age` limits how old a shared answer may be
+        (`DECIDING_AGE` when the answer decides a write).
         """
+        from ..models import DucklingConfig
+
         path = self._user(username) + "/instances"
         return self._reads.read(
-            username, "instances", lambda: self._call(DucklingConfig, "GET", path), fresh=fresh
+            username,
+            "instances",
+            lambda: self._call(DucklingConfig, "GET", path),
+            fresh=fresh,
+            max_age=max_age,
         )
 
     def set_duckling_config(self, username: str, config: DucklingConfig) -> DucklingConfig:
         """`PUT .../instances`: replaces both sides; the answer includes server defaults."""
+        from ..models import DucklingConfig, SetDucklingConfigRequest
+
         request = SetDucklingConfigRequest(config=config)
         with self._reads.writing(username):
             return self._call(DucklingConfig, "PUT", self._user(username) + "/instances", request)
 
     def list_active_accounts(self) -> list[ActiveAccount]:
         """`GET /v1/active_accounts` (Preview): accounts whose Ducklings run now; never memoized."""
+        from ..models import ActiveAccountList
+
         return list(self._call(ActiveAccountList, "GET", "/v1/active_accounts").accounts)
 
 
@@ -185,8 +214,8 @@ _shared_lock = threading.Lock()
 def shared_client(settings: Settings) -> AdminClient:
     """The one pooled client of this process for these settings (created on first use).
 
-    It reuses read answers for `READ_TTL` seconds: a provider process lives for one Pulumi
-    operation, and its reads of one account come within moments of each other. Keyed by a
+    It reuses read answers for up to `READ_TTL` seconds: a provider process lives for one
+    Pulumi operation, and a write through it forgets what was read of the account. Keyed by a
     hash of the token, so changing credentials gets a new client while the token itself is
     held only by the client's session.
     """

@@ -33,6 +33,7 @@ from ..config import (
 from ..connection import Connection
 from ..errors import ConfigurationError, MotherDuckError
 from . import _report
+from ._test_clock import emulator_clock_now
 
 PROVIDER_KEY = "__provider"
 
@@ -64,8 +65,11 @@ def failures(problems: Mapping[str, list[str]]) -> list[CheckFailure]:
 
 
 def utcnow() -> datetime:
-    """The current time; one function so tests and the provider agree on "now"."""
-    return datetime.now(UTC)
+    """The current time; one function so tests and the provider agree on "now".
+
+    Test-only: `MOTHERDUCK_PULUMI_TEST_CLOCK_URL` makes it an emulator's clock (`_test_clock`).
+    """
+    return emulator_clock_now() or datetime.now(UTC)
 
 
 def warn(message: str) -> None:

@@ -1,16 +1,20 @@
-"""AccessToken: a token of a service account, with expiry-aware rotation.
+"""AccessToken: a service account's token, rotated on expiry or on demand, with an overlap window.
 
 A change of `username`, `name`, `ttl`, `token_type` or `adopt_token_id` replaces the token,
 create-before-delete, so anything wired to `token` switches to the new secret within one
-`pulumi up` before the old one is revoked. Rotation (expiry, `rotate_before`) is an in-place
-update of the same resource: new token first, then the old one revoked.
+`pulumi up` before the old one is revoked. Rotation (expiry with `rotate_before`, or a new
+`rotation_trigger`) is an in-place update of the same resource: new token first, then the old
+one revoked, or, with `keep_previous_for`, kept as `previous_token` until that window has
+passed and the first `pulumi up` after it revokes it (one previous token at most, as secret
+managers keep a current and a previous version).
 
 Every token created here carries a mark in the name MotherDuck shows, `<name> [pulumi:<mark>]`:
 a hash of who declared it (project, stack, parent, resource name: the hidden `owner` input)
 and of its replace-relevant inputs. A token with this resource's mark that state does not hold
-was made by a create whose answer was lost, or by an interrupted run; nobody can hold its
-secret, so it is revoked ("swept"). The resource id stays `username/<first token id>` for the
-resource's life; the current token is `token_id` (read, update and delete use that, not the id).
+(neither `token_id` nor `previous_token_id`) was made by a create whose answer was lost, or by
+an interrupted run; nobody can hold its secret, so it is revoked ("swept"). The resource id
+stays `username/<first token id>` for the resource's life; the current token is `token_id`
+(read, update and delete use that, not the id).
 """
 
 from __future__ import annotations
@@ -21,25 +25,48 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from .. import rules
+from .._time import parse_timestamp
 from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
-from ..models import CreatedToken, CreateTokenRequest, TokenInfo, TokenType, parse_timestamp
+from ..rules import TokenType
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._pickle_guard import pickler_restored
 
-INPUTS = ("username", "name", "ttl", "token_type", "rotate_before", "adopt_token_id")
+if TYPE_CHECKING:
+    from ..models import CreatedToken, TokenInfo
+
+INPUTS = (
+    "username",
+    "name",
+    "ttl",
+    "token_type",
+    "rotate_before",
+    "keep_previous_for",
+    "rotation_trigger",
+    "adopt_token_id",
+)
 REPLACE_ON_CHANGE = ("username", "name", "ttl", "token_type", "adopt_token_id")
 # A tracked token is someone else's secret: replacing it would re-adopt the same id and then
 # revoke it, so only a change of *which* token is tracked replaces; the rest is bookkeeping.
 REPLACE_TRACKED_ON_CHANGE = ("username", "adopt_token_id")
 LOCAL_ONLY = ("name", "ttl", "rotate_before")
+# Inputs of a managed token that change no token by themselves (a new `rotation_trigger`
+# value does rotate, but as an update: see `_rotation_reason`).
+LOCAL_MANAGED = ("rotate_before", "keep_previous_for", "rotation_trigger")
+# The previous token of an overlapping rotation, as outputs; all None when none is kept.
+PREVIOUS = ("previous_token", "previous_token_id", "previous_revoke_after")
+KEEP_PREVIOUS_MAX = rules.TTL_MAX
+# A rotation this close is announced by every preview (one line per token); later ones are
+# only in the `rotates_at` output, so a stack with many tokens stays quiet.
+ROTATION_NOTICE = timedelta(days=7)
+NOT_TRACKED = "cannot be combined with adopt_token_id"
 
 # The mark: `<name> [pulumi:<10 hex>]` is how MotherDuck shows a token created here.
 MARK_HEX = 10
@@ -107,6 +134,67 @@ def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _span(delta: timedelta) -> str:
+    """A duration as people read a schedule: `3 d 4 h`, `5 h 10 min`, `12 min`, `40 s`."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def rotates_at(expire_at: Any, rotate_before: Any) -> str | None:
+    """When the first `pulumi up` rotates the token: `expire_at - rotate_before` (or None)."""
+    window = rules.whole_number(rotate_before)
+    if not isinstance(expire_at, str) or window is None:
+        return None
+    return _timestamp(parse_timestamp(expire_at) - timedelta(seconds=window))
+
+
+def _label(olds: Mapping[str, Any]) -> str:
+    return f"token {olds.get('token_id')} ({olds.get('name')!r})"
+
+
+def _scheduled(outs: dict[str, Any]) -> dict[str, Any]:
+    """`outs` with `rotates_at` computed from its `expire_at` and `rotate_before`."""
+    outs["rotates_at"] = rotates_at(outs.get("expire_at"), outs.get("rotate_before"))
+    return outs
+
+
+def _trigger_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """A new, known `rotation_trigger` value (removing it rotates nothing)."""
+    trigger = news.get("rotation_trigger")
+    if trigger is None or is_unknown(trigger):
+        return False
+    return bool(trigger != olds.get("rotation_trigger"))
+
+
+def _previous_due(olds: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a previous token is held and its window has passed."""
+    if not olds.get("previous_token_id"):
+        return False
+    until = olds.get("previous_revoke_after")
+    return not isinstance(until, str) or parse_timestamp(until) <= now
+
+
+def _keep_until(olds: Mapping[str, Any], keep: int, now: datetime) -> datetime | None:
+    """Until when a rotation at `now` keeps the old token (None: revoked at once).
+
+    Never past the old token's own expiry: an expired token is not kept, and a window that
+    outlasts it ends with it.
+    """
+    expire_at = olds.get("expire_at")
+    expires = parse_timestamp(expire_at) if isinstance(expire_at, str) else None
+    if keep <= 0 or (expires is not None and expires <= now):
+        return None
+    until = now + timedelta(seconds=keep)
+    return min(until, expires) if expires is not None else until
+
+
 def split_id(id_: str) -> tuple[str, str]:
     """`username/token_id`, the id Terraform users know, as its two parts."""
     username, sep, token_id = id_.partition("/")
@@ -170,14 +258,26 @@ class AccessTokenProvider(ProviderBase):
             problems["rotate_before"] = found
             if not found:
                 inputs["rotate_before"] = rules.whole_number(rotate)
+        keep = known("keep_previous_for")
+        if keep is not None:
+            found = rules.range_problems(keep, 0, KEEP_PREVIOUS_MAX, "seconds")
+            problems["keep_previous_for"] = found
+            if not found:
+                inputs["keep_previous_for"] = rules.whole_number(keep)
+        trigger = known("rotation_trigger")
+        if trigger is not None and not isinstance(trigger, str):
+            problems["rotation_trigger"] = [
+                f"must be a string, got {trigger!r}; any change of it rotates the token"
+            ]
         adopt = known("adopt_token_id")
         if adopt is not None:
             problems["adopt_token_id"] = self._adopt_problems(adopt, username)
-            if inputs.get("rotate_before") is not None:
-                problems.setdefault("rotate_before", []).append(
-                    "cannot be combined with adopt_token_id: rotating a tracked token would "
-                    "revoke it; manage a token of your own to rotate it"
-                )
+            for key in ("rotate_before", "keep_previous_for", "rotation_trigger"):
+                if inputs.get(key) is not None:
+                    problems.setdefault(key, []).append(
+                        f"{rules.show(inputs[key])} {NOT_TRACKED}: rotating a tracked token "
+                        "would revoke it; manage a token of your own to rotate it"
+                    )
         return CheckResult(inputs, failures(problems))
 
     @staticmethod
@@ -192,33 +292,75 @@ class AccessTokenProvider(ProviderBase):
         return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace on an input change; update to rotate, or to sweep what a failed create left.
+        """Replace on an input change; update to rotate, to revoke the previous token once its
+        window has passed, or to sweep what a failed create left; else show what is coming.
 
-        A tracked token (same `adopt_token_id` before and after) is never rotated: that would
-        revoke someone else's token. `owner` never counts: stacks from before it existed, or
-        a resource moved under another parent, keep their token.
+        Says why (or what is scheduled) in one warning line per token at most, without an API
+        call. A tracked token (same `adopt_token_id` before and after) is never rotated: that
+        would revoke someone else's token. `owner` never counts: stacks from before it
+        existed, or a resource moved under another parent, keep their token.
         """
         tracked = bool(news.get("adopt_token_id")) and (
             olds.get("adopt_token_id") == news.get("adopt_token_id")
         )
         keys = REPLACE_TRACKED_ON_CHANGE if tracked else REPLACE_ON_CHANGE
         replaces = [k for k in keys if olds.get(k) != news.get(k)]
-        local = LOCAL_ONLY if tracked else ("rotate_before",)
+        local = LOCAL_ONLY if tracked else LOCAL_MANAGED
         changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in local)
         now = utcnow()
-        reason = self._expiry_reason(olds, news.get("rotate_before"), now)
-        if reason and tracked:
-            warn(
-                f"{reason.split(';')[0]}; it is tracked, not managed: remove adopt_token_id "
-                "to let this stack create its own token"
-            )
-        elif reason and not is_unknown(news.get("rotate_before")):
-            warn(reason)
+        if tracked:
+            reason = self._expiry_reason(olds, news.get("rotate_before"), now)
+            if reason:
+                warn(
+                    f"{reason}; it is tracked, not managed: remove adopt_token_id "
+                    "to let this stack create its own token"
+                )
+        elif replaces:
+            pass  # a new token anyway; the old one's delete revokes it and its previous token
+        elif due := self._due(olds, news, now):
+            warn("; ".join(due))
             changed = True
-        elif not tracked and not replaces and isinstance(olds.get("sweep_after"), str):
-            warn(self._sweep_reason(olds, now))
-            changed = True
+        elif coming := self._schedule(olds, news, now):
+            warn(coming)
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+
+    @classmethod
+    def _due(cls, olds: dict[str, Any], news: dict[str, Any], now: datetime) -> list[str]:
+        """Why an `up` must call the API for this token now (empty: it need not)."""
+        rotation = cls._rotation_reason(olds, news, now)
+        if rotation:
+            return [rotation]
+        found = []
+        if _previous_due(olds, now):
+            found.append(
+                f"{_label(olds)}: revoking previous token {olds['previous_token_id']} now, "
+                f"its keep_previous_for window ended at {olds.get('previous_revoke_after')}"
+            )
+        if isinstance(olds.get("sweep_after"), str):
+            found.append(cls._sweep_reason(olds, now))
+        return found
+
+    @classmethod
+    def _rotation_reason(
+        cls, olds: dict[str, Any], news: dict[str, Any], now: datetime
+    ) -> str | None:
+        """Why this `up` rotates the token (expiry, `rotate_before`, a new `rotation_trigger`).
+
+        The one test of "rotate now" that both `diff` and `update` use.
+        """
+        why = cls._expiry_reason(olds, news.get("rotate_before"), now)
+        if why is None and _trigger_changed(olds, news):
+            why = f"{_label(olds)}: rotation_trigger changed"
+        if why is None:
+            return None
+        keep = rules.whole_number(news.get("keep_previous_for")) or 0
+        if _keep_until(olds, keep, now) is None:
+            how = "a new token, then the old one revoked"
+        else:
+            how = f"a new token; the old one stays valid as previous_token for {keep}s"
+        if olds.get("previous_token_id"):
+            how += f"; the previous token {olds['previous_token_id']} is revoked first"
+        return f"{why}; rotating now: {how}"
 
     @staticmethod
     def _expiry_reason(olds: dict[str, Any], rotate_before: Any, now: datetime) -> str | None:
@@ -226,20 +368,33 @@ class AccessTokenProvider(ProviderBase):
         if not isinstance(expire_at, str):
             return None
         when = parse_timestamp(expire_at)
-        label = f"token {olds.get('token_id')} ({olds.get('name')!r})"
         if when <= now:
-            return f"{label} expired at {expire_at}; rotating: a new token replaces it in place"
+            return f"{_label(olds)} expired at {expire_at}"
         window = rules.whole_number(rotate_before)
         if window is not None and now + timedelta(seconds=window) >= when:
-            return (
-                f"{label} expires at {expire_at}, within rotate_before={window}s; "
-                "rotating: the new token is created before the old one is revoked"
-            )
+            return f"{_label(olds)} expires at {expire_at}, within rotate_before={window}s"
         return None
 
     @staticmethod
+    def _schedule(olds: dict[str, Any], news: dict[str, Any], now: datetime) -> str | None:
+        """What later runs will do: a rotation within `ROTATION_NOTICE`, a previous token kept."""
+        found = []
+        at = rotates_at(olds.get("expire_at"), news.get("rotate_before"))
+        if at is not None and parse_timestamp(at) - now <= ROTATION_NOTICE:
+            found.append(
+                f"rotates in {_span(parse_timestamp(at) - now)} (rotates_at {at}, "
+                f"expires {olds.get('expire_at')})"
+            )
+        if olds.get("previous_token_id"):
+            found.append(
+                f"previous token {olds['previous_token_id']} valid until the first "
+                f"`pulumi up` after {olds.get('previous_revoke_after')}"
+            )
+        return f"{_label(olds)} " + "; ".join(found) if found else None
+
+    @staticmethod
     def _sweep_reason(olds: dict[str, Any], now: datetime) -> str:
-        label = f"token {olds.get('token_id')} ({olds.get('name')!r})"
+        label = _label(olds)
         until = str(olds.get("sweep_after"))
         if parse_timestamp(until) > now:
             return (
@@ -277,10 +432,10 @@ class AccessTokenProvider(ProviderBase):
             **_metadata(created),
             "token": created.token.get_secret_value(),
             "mark": mark,
-            "previous_token_id": None,
+            **dict.fromkeys(PREVIOUS),
             "sweep_after": sweep_after,
         }
-        return CreateResult(f"{username}/{created.id}", outs)
+        return CreateResult(f"{username}/{created.id}", _scheduled(outs))
 
     def _mint(
         self, username: str, inputs: Mapping[str, Any], mark: str, keep: Iterable[str]
@@ -293,6 +448,8 @@ class AccessTokenProvider(ProviderBase):
         sweep: the second result is then `sweep_after`, the time until which a late token can
         appear, for the next `up` to sweep once it has passed.
         """
+        from ..models import CreateTokenRequest  # pydantic loads at the first API call
+
         client = self.client()
         request = CreateTokenRequest(
             name=marked_name(str(inputs["name"]), mark),
@@ -385,8 +542,9 @@ class AccessTokenProvider(ProviderBase):
             **_metadata(found),
             "token": None,
             "mark": None,
-            "previous_token_id": None,
+            **dict.fromkeys(PREVIOUS),
             "sweep_after": None,
+            "rotates_at": None,
         }
         return CreateResult(f"{username}/{token_id}", outs)
 
@@ -403,16 +561,33 @@ class AccessTokenProvider(ProviderBase):
             tokens = self.client().list_tokens(username)
         except NotFoundError:
             return ReadResult("", {})
-        found = {t.id: t for t in tokens}.get(token_id)
+        live = {t.id: t for t in tokens}
+        found = live.get(token_id)
+        previous = props.get("previous_token_id")
         if found is None:
             expire_at = props.get("expire_at")
             if not (isinstance(expire_at, str) and parse_timestamp(expire_at) <= utcnow()):
                 warn(f"token {token_id} of {username!r} was revoked outside Pulumi")
+            if previous in live:
+                warn(
+                    f"its previous token {previous} is still valid: the next `pulumi up`, "
+                    "which creates this token again, revokes it (it carries this resource's mark)"
+                )
             return ReadResult("", {})
         outs = {**user_props(props), **_metadata(found), "username": username}
         if not outs.get("name"):
             outs["name"] = split_marked(found.name)[0]
         outs.setdefault("token", None)
+        for key in PREVIOUS:
+            outs.setdefault(key, None)
+        if previous and previous not in live:
+            if not _previous_due(props, utcnow()):
+                warn(
+                    f"previous token {previous} of {username!r} (kept until "
+                    f"{props.get('previous_revoke_after')}) was revoked outside Pulumi"
+                )
+            outs.update(dict.fromkeys(PREVIOUS))
+        _scheduled(outs)
         mark = outs.get("mark")
         if mark and not outs.get("sweep_after"):
             held = {token_id, outs.get("previous_token_id")}
@@ -425,28 +600,44 @@ class AccessTokenProvider(ProviderBase):
                 )
                 outs["sweep_after"] = _timestamp(utcnow())
         inputs = {k: outs.get(k) for k in INPUTS}
+        for key in ("keep_previous_for", "rotation_trigger"):
+            if inputs[key] is None:
+                del inputs[key]  # as stacks from before they existed recorded their inputs
         if outs.get("owner"):
             inputs["owner"] = outs["owner"]
         return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Rotate in place when due, sweep what failed creates left, record local inputs.
+        """Rotate in place when due, revoke a previous token whose window has passed, sweep
+        what failed creates left, record local inputs (no API call when that is all).
 
-        Rotation: create the new token (same mark), revoke the old one, sweep. The id keeps
-        naming the first token; `token_id` is the current one. A tracked token keeps its
-        live type and is never rotated.
+        Rotation: revoke the previous token still kept (if this fails, nothing has changed
+        yet and the update fails), create the new token (same mark), then revoke the old one
+        or keep it as `previous_token` for `keep_previous_for`, then sweep. If revoking the
+        old one fails, it is kept as a previous token due now, so the next `up` revokes it and
+        the new secret is not lost. The id keeps naming the first token; `token_id` is the
+        current one. A tracked token keeps its live type and is never rotated.
         """
-        outs = {**user_props(olds), "rotate_before": news.get("rotate_before")}
+        outs = {**user_props(olds), **{k: news.get(k) for k in LOCAL_MANAGED}}
         if news.get("adopt_token_id"):
             outs.update(name=news.get("name"), ttl=news.get("ttl"))
-            return UpdateResult(outs)
+            return UpdateResult(_scheduled(outs))
         username = str(olds.get("username") or split_id(id_)[0])
         mark = str(olds.get("mark") or token_mark(news))
         outs.update(mark=mark, owner=olds.get("owner") or news.get("owner"))
-        outs.setdefault("previous_token_id", None)
-        rotating = self._expiry_reason(olds, news.get("rotate_before"), utcnow()) is not None
-        if not rotating and not isinstance(olds.get("sweep_after"), str):
-            return UpdateResult(outs)  # only `rotate_before` changed: nothing remote to do
+        for key in PREVIOUS:
+            outs.setdefault(key, None)
+        now = utcnow()
+        rotating = self._rotation_reason(olds, news, now) is not None
+        previous = olds.get("previous_token_id")
+        pending = isinstance(olds.get("sweep_after"), str)
+        if not rotating and not pending and not _previous_due(olds, now):
+            return UpdateResult(_scheduled(outs))  # local inputs only: nothing remote to do
+        if previous and (rotating or _previous_due(olds, now)):
+            self._revoke_previous(username, str(previous), rotating)
+            outs.update(dict.fromkeys(PREVIOUS))
+        if not rotating and not pending:
+            return UpdateResult(_scheduled(outs))
         self._wait_for_late_creates(olds.get("sweep_after"))
         current = str(olds.get("token_id") or split_id(id_)[1])
         keep = {current, *([outs["previous_token_id"]] if outs["previous_token_id"] else [])}
@@ -454,17 +645,48 @@ class AccessTokenProvider(ProviderBase):
         if rotating:
             created, sweep_after = self._mint(username, {**news, **outs}, mark, keep)
             outs.update(_metadata(created), token=created.token.get_secret_value())
-            # Extension point (overlap window): to keep the old token valid a while, set
-            # `previous_token_id = current` here and revoke it once that window has passed.
-            try:
-                self.client().revoke_token(username, current)
-            except NotFoundError:
-                pass
-            keep = {created.id}
+            keep_for = rules.whole_number(news.get("keep_previous_for")) or 0
+            until = _keep_until(olds, keep_for, utcnow())
+            if until is None and not self._revoke_old(username, current):
+                until = utcnow()  # due at once: the next `up` revokes it
+            if until is not None:
+                outs.update(
+                    previous_token=olds.get("token"),
+                    previous_token_id=current,
+                    previous_revoke_after=_timestamp(until),
+                )
+            keep = {created.id, *([current] if until is not None else [])}
         if not self._try_sweep(username, mark, keep):
             sweep_after = sweep_after or _timestamp(utcnow())
         outs["sweep_after"] = sweep_after
-        return UpdateResult(outs)
+        return UpdateResult(_scheduled(outs))
+
+    def _revoke_previous(self, username: str, token_id: str, rotating: bool) -> None:
+        """Revoke the previous token kept by the last rotation; failing says nothing changed."""
+        try:
+            self.client().revoke_token(username, token_id)
+        except NotFoundError:
+            pass
+        except MotherDuckError as exc:
+            before = "before rotating, " if rotating else ""
+            raise MotherDuckError(
+                f"could not revoke previous token {token_id} of {username!r} ({exc}); "
+                f"{before}nothing was changed: run `pulumi up` again"
+            ) from exc
+
+    def _revoke_old(self, username: str, token_id: str) -> bool:
+        """Revoke the token a rotation replaced; False (with a warning) if that failed."""
+        try:
+            self.client().revoke_token(username, token_id)
+        except NotFoundError:
+            pass
+        except MotherDuckError as exc:
+            warn(
+                f"could not revoke token {token_id} of {username!r} after rotating ({exc}); "
+                "it is kept as previous_token, due now: the next `pulumi up` revokes it"
+            )
+            return False
+        return True
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Revoke the current token; already revoked or expired counts as done.
@@ -496,7 +718,10 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     """An access token of a service account; `token` is the secret, always a Pulumi secret.
 
     Set `ttl` for an expiring token and `rotate_before` to rotate it (in place: a new token,
-    then the old one revoked) that many seconds before it expires. Set `adopt_token_id`
+    then the old one revoked) that many seconds before it expires; change `rotation_trigger`
+    (any string) to rotate now. With `keep_previous_for` (seconds) the old token stays valid
+    that long after a rotation, as `previous_token`, so consumers outside the stack can
+    switch over; the first `pulumi up` after that revokes it. Set `adopt_token_id`
     (`username/token_id` or the bare id) to track a token that exists already: its metadata
     only, since its secret cannot be read back. MotherDuck shows a token created here as
     `<name> [pulumi:<mark>]` (see the README, How tokens are named).
@@ -507,6 +732,8 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     ttl: pulumi.Output[int | None]
     token_type: pulumi.Output[str]
     rotate_before: pulumi.Output[int | None]
+    keep_previous_for: pulumi.Output[int | None]
+    rotation_trigger: pulumi.Output[str | None]
     adopt_token_id: pulumi.Output[str | None]
     token: pulumi.Output[str | None]
     """The secret; shown once by MotherDuck, kept encrypted in state; None when adopted."""
@@ -516,8 +743,14 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     read_only: pulumi.Output[bool]
     mark: pulumi.Output[str | None]
     """This resource's mark: MotherDuck shows the token as `<name> [pulumi:<mark>]`."""
+    rotates_at: pulumi.Output[str | None]
+    """When the next rotation is due (`expire_at - rotate_before`); None without them."""
+    previous_token: pulumi.Output[str | None]
+    """The secret of the token before the last rotation while it is kept; a Pulumi secret."""
     previous_token_id: pulumi.Output[str | None]
-    """The token before the last rotation while it is still valid (None: revoked at once)."""
+    """The token before the last rotation while it is kept (see `keep_previous_for`)."""
+    previous_revoke_after: pulumi.Output[str | None]
+    """When its window ends: the first `pulumi up` after this revokes the previous token."""
     sweep_after: pulumi.Output[str | None]
     """Set while tokens left by a failed create may exist: the next `up` revokes them."""
 
@@ -530,17 +763,21 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
         ttl: pulumi.Input[int] | None = None,
         token_type: pulumi.Input[TokenType] | None = None,
         rotate_before: pulumi.Input[int] | None = None,
+        keep_previous_for: pulumi.Input[int] | None = None,
+        rotation_trigger: pulumi.Input[str] | None = None,
         adopt_token_id: pulumi.Input[str] | None = None,
         connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        secret = pulumi.ResourceOptions(additional_secret_outputs=["token"])
+        secret = pulumi.ResourceOptions(additional_secret_outputs=["token", "previous_token"])
         props: dict[str, Any] = {
             "username": username,
             "name": name,
             "ttl": ttl,
             "token_type": token_type,
             "rotate_before": rotate_before,
+            "keep_previous_for": keep_previous_for,
+            "rotation_trigger": rotation_trigger,
             "adopt_token_id": adopt_token_id,
             "token": None,
             "token_id": None,
@@ -548,7 +785,8 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
             "created_ts": None,
             "read_only": None,
             "mark": None,
-            "previous_token_id": None,
+            "rotates_at": None,
+            **dict.fromkeys(PREVIOUS),
             "sweep_after": None,
         }
         props["owner"] = _owner(resource_name, opts)

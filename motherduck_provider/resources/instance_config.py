@@ -13,7 +13,7 @@ field by field, and refuses to shrink it unless `allow_downsize=True`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -27,13 +27,17 @@ from pulumi.dynamic import (
 )
 
 from .. import rules
+from ..client import DECIDING_AGE
 from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
-from ..models import DucklingConfig, InstanceSize
+from ..rules import InstanceSize
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
 from .service_account import account_leaves, org_of
+
+if TYPE_CHECKING:
+    from ..models import DucklingConfig
 
 SIDES: dict[str, tuple[str, ...]] = {
     "read_write": ("instance_size", "cooldown_seconds"),
@@ -211,6 +215,13 @@ def _show(value: Any) -> str:
     return "none" if value is None else rules.show(value)
 
 
+def duckling(data: dict[str, Any]) -> DucklingConfig:
+    """The API's config model; pydantic loads here, at the first API call, not with `check`."""
+    from ..models import DucklingConfig
+
+    return DucklingConfig.model_validate(data)
+
+
 def config_outs(username: str, config: DucklingConfig) -> dict[str, Any]:
     """Outputs as the API reports them, server-filled cooldowns included."""
     data = config.model_dump(mode="json", exclude_none=True)
@@ -308,9 +319,10 @@ class InstanceConfigProvider(ProviderBase):
         try:
             if client.created_here(username):
                 body = {side: merged_side(inputs[side], None) for side in SIDES}
-                written = client.set_duckling_config(username, DucklingConfig.model_validate(body))
+                written = client.set_duckling_config(username, duckling(body))
                 return CreateResult(username, config_outs(username, written))
-            live = client.get_duckling_config(username)
+            # This answer decides what is written: at most seconds old, whatever refresh read.
+            live = client.get_duckling_config(username, max_age=DECIDING_AGE)
             return CreateResult(username, self._apply(username, inputs, live))
         except NotFoundError as exc:
             raise MotherDuckError(
@@ -321,16 +333,14 @@ class InstanceConfigProvider(ProviderBase):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PUT the whole config; the outputs come back complete from the response."""
         inputs = user_props(news)
-        live = DucklingConfig.model_validate({side: olds[side] for side in SIDES})
+        live = duckling({side: olds[side] for side in SIDES})
         return UpdateResult(self._apply(inputs["username"], inputs, live))
 
     def _apply(self, username: str, inputs: dict[str, Any], live: DucklingConfig) -> dict[str, Any]:
         current = config_outs(username, live)
         if all(side_matches(inputs[side], current[side]) for side in SIDES):
             return current
-        body = DucklingConfig.model_validate(
-            {side: merged_side(inputs[side], current[side]) for side in SIDES}
-        )
+        body = duckling({side: merged_side(inputs[side], current[side]) for side in SIDES})
         return config_outs(username, self.client().set_duckling_config(username, body))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -108,6 +108,14 @@ def check_rotation(stack: EmulatorStack, store: Store, outputs: Mapping[str, Any
     assert state["inputs"]["rotate_before"] == 7 * DAY
 
 
+def check_overlap_schedule(stack: EmulatorStack, store: Store, outputs: Mapping[str, Any]) -> None:
+    """No rotation yet: no previous token; `rotates_at` is 7 days before expiry."""
+    (token,) = store.list_tokens("bi_service")
+    assert token.expire_at is not None
+    assert parse_timestamp(outputs["rotates_at"]) == token.expire_at - timedelta(days=7)
+    assert outputs.get("previous_token_id") is None
+
+
 EXPECTED: dict[str, Expected] = {
     ROOT: Expected(
         tokens={"etl_writer": ["read_write"], "bi_reader": ["read_scaling"]},
@@ -143,6 +151,9 @@ EXPECTED: dict[str, Expected] = {
         check=check_adopted,
     ),
     "token-to-consumer": Expected(tokens={"app_backend": ["read_write"]}, secrets=1),
+    "token-overlap-rotation": Expected(
+        tokens={"bi_service": ["read_write"]}, secrets=1, check=check_overlap_schedule
+    ),
 }
 
 
@@ -295,6 +306,52 @@ def test_token_to_consumer_via_stack_reference(
     consumer.destroy()
     producer.destroy()
     assert emulator.store.users == {}
+
+
+def test_token_overlap_rotation_consumer_keeps_working(
+    emulator: EmulatorServer,
+    emulator_stack: Callable[..., EmulatorStack],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The consumer's copy of the token works across a rotation until it has moved on.
+
+    The provider reads the emulator's clock (test only), so the day's window passes at once.
+    """
+    from motherduck_provider.resources._test_clock import TEST_CLOCK_ENV
+
+    monkeypatch.setenv(TEST_CLOCK_ENV, emulator.url + "/_emulator/clock")
+    store = emulator.store
+    project = EXAMPLES_DIR / "token-overlap-rotation"
+    producer = emulator_stack(project)
+    producer.up()
+    consumer = emulator_stack(project / "consumer")
+    consumer.up()
+
+    def consumer_token() -> str:
+        (secret,) = token_secrets(store, consumer.outputs(show_secrets=True))
+        return secret
+
+    old = consumer_token()
+    old_id = producer.outputs()["token_id"]
+    producer.run("config", "set", "rotationTrigger", "1")
+    producer.up()
+    rotated = producer.outputs(show_secrets=True)
+    assert rotated["previous_token_id"] == old_id and rotated["token"] != old
+    assert consumer_token() == old  # not redeployed yet, and still working
+    consumer.up()
+    assert consumer_token() == rotated["token"]
+    assert consumer.outputs()["connection_string"] == "[secret]"
+
+    store.clock.advance(24 * 3600 + 1)
+    producer.up()
+    assert store.find_token_by_secret(old) is None  # the window is over: revoked
+    assert producer.outputs().get("previous_token_id") is None
+    assert consumer_token() == rotated["token"]
+    assert [t.id for t in store.list_tokens("bi_service")] == [rotated["token_id"]]
+
+    consumer.destroy()
+    producer.destroy()
+    assert store.users == {}
 
 
 def test_adopt_existing_read_scaling_token_by_bare_id(

@@ -55,6 +55,18 @@ def test_answers_are_reused_within_ttl_per_account_and_kind() -> None:
     assert fetch.calls == 4
 
 
+def test_a_read_that_decides_a_write_asks_for_a_younger_answer() -> None:
+    clock = Clock()
+    memo = ReadMemo(ttl=300, clock=clock)
+    fetch = Counter()
+    assert memo.read("etl", "instances", fetch) == 1
+    clock.now = 60.0
+    assert memo.read("etl", "instances", fetch) == 1, "a refresh read reuses it"
+    assert memo.read("etl", "instances", fetch, max_age=10) == 2, "a deciding read does not"
+    clock.now = 65.0
+    assert memo.read("etl", "instances", fetch, max_age=10) == 2
+
+
 def test_ttl_zero_keeps_nothing() -> None:
     memo = ReadMemo(ttl=0)
     fetch = Counter()

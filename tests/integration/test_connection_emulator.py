@@ -118,4 +118,6 @@ def test_data_functions_take_a_connection(
         assert account.username == "bi"
     finally:
         CONFIG.reset(token)
-    assert emulator.store.request_count == 0
+    # Only this test's own paths count: the session's shared emulator can still receive a
+    # request an earlier test let time out (a held `slow` fault lands after the client gave up).
+    assert [r.path for r in emulator.store.requests if "/bi/" in r.path or "active" in r.path] == []

@@ -13,6 +13,7 @@ with its own slice of the accounts (here: stack config `accounts` and `prefix`).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -38,7 +39,7 @@ def shard_stacks(
     project = root / "project"
     shutil.copytree(PROGRAM, project, ignore=shutil.ignore_patterns("__pycache__"))
     env = pulumi_environment(root / "pulumi", bin_dir)
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(REPO)) if p)
     stacks = []
     for k in range(shards):
         size = accounts // shards + (1 if k < accounts % shards else 0)

@@ -34,7 +34,8 @@ USER_AGENT = f"motherduck-pulumi/{__version__}"
 # How long a read answer is reused by reads that only report (refresh). A refresh reads an
 # account's config twice (the account's probe, then the config itself) and its token list once
 # per token, but not together: state lists resources in the order `up` finished them, accounts
-# first, so at 1,000 accounts an account's probe and its config's read are 20 to 40 s apart.
+# first, so at 1,000 accounts an account's probe and its config's read are tens of seconds apart
+# (a 10 s memo gave 3 calls per account there, this one 2).
 # A provider process serves one Pulumi operation, and any write through it forgets the account.
 READ_TTL = 300.0
 # The most a read that decides a write (adopting an existing config) reuses: seconds, enough

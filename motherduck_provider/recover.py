@@ -1,114 +1,50 @@
-"""Finish what a killed `pulumi up` left pending, without editing the program.
+"""Recover a stack after a killed `pulumi up`, without editing the program.
 
-Run it in the project directory after `pulumi cancel` (which only removes the stale lock)::
+Run it in the project directory, with the run's environment, when no other `pulumi` command
+is running on this stack::
 
-    python -m motherduck_provider.recover [--stack NAME] [--dry-run]
+    python -m motherduck_provider.recover --cancel [--stack NAME] [--dry-run]
+    pulumi up
 
-When `pulumi up` dies (SIGKILL, a lost CI runner) while a create is in flight, the engine keeps
-a "pending CREATE" in the stack's state and `pulumi up` ignores it: the resource is created
-again. For tokens and Duckling configs that is what we want: the next create revokes any token
-the killed run made (it carries this resource's mark; see `access_token.py`) and a config is
-adopted as found. A service account, though, may exist already, and creating it again fails
-with "already exists". Pulumi 3.274's `pulumi refresh --import-pending-creates URN ID` only
-drops the pending create without importing it, so this command does the import itself:
+In order, it:
 
-* a pending create of a `ServiceAccount` becomes a resource in state with the username as its
-  id (what our create would have returned), and `pulumi refresh --target` then checks it: an
-  account that was never made leaves state, so the next `pulumi up` creates it;
-* pending creates of `AccessToken` and `InstanceConfig` are dropped: the next `pulumi up`
-  creates them and sweeps what the killed run left.
+1. **repairs file-backend storage** a kill can leave unreadable (`failed to load checkpoint:
+   EOF`): a metadata sidecar (`*.attrs`) the backend cannot decode is moved, with a copy kept,
+   to `<backend>/.motherduck-recover/`; nothing else is touched (see `backend_storage.py`);
+2. with `--cancel`, removes the killed run's lock (`pulumi cancel --yes`);
+3. **finishes the killed run's pending creates**: a `ServiceAccount` is recorded as created
+   with the username as its id (what our create would have returned) and
+   `pulumi refresh --target` then checks it (an account that was never made leaves state, so
+   the next `up` creates it); pending `AccessToken` and `InstanceConfig` creates are dropped:
+   the next `up` creates them and sweeps what the killed run left. Pulumi 3.274's
+   `pulumi refresh --import-pending-creates` drops a pending create without importing it, so
+   the edited state goes back with `pulumi stack import`;
+4. with `--adopt USERNAME...`, records accounts of the program whose pending create is gone
+   (`pulumi refresh --clear-pending-creates` ran first, as Pulumi suggests) and which `up` now
+   reports as "already exists" (see `state_edits.adopt_declared`).
 
-The edited state goes back with `pulumi stack import`, which drops every pending operation,
-so the command refuses to run while other providers' creates are pending (resolve those first
-with an interactive `pulumi refresh`), unless `--force`.
+`pulumi stack import` drops every pending operation, so the command refuses while other
+providers' creates are pending (resolve those first with `pulumi refresh`), unless `--force`.
+The older sequence `pulumi cancel --yes`, this command, `pulumi up` still works whenever
+`pulumi cancel` can load the stack.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-TYPE_PREFIX = "pulumi-python:dynamic/motherduck:"
-ACCOUNT = TYPE_PREFIX + "ServiceAccount"
-RECREATED = (TYPE_PREFIX + "AccessToken", TYPE_PREFIX + "InstanceConfig")
-PROVIDER_KEY = "__provider"
+from . import backend_storage as storage
+from .state_edits import AdoptRefused, Plan, adopt_declared, plan_recovery
 
-
-@dataclass
-class Plan:
-    """What recovery changes in one stack's exported deployment."""
-
-    adopted: list[str] = field(default_factory=list)
-    """URNs of service accounts moved from pending creates into state."""
-    dropped: list[str] = field(default_factory=list)
-    """URNs of pending token and config creates removed (the next `up` makes them)."""
-    foreign: list[str] = field(default_factory=list)
-    """Pending creates of other providers, which `pulumi stack import` would lose."""
-
-
-def plan_recovery(deployment: dict[str, Any]) -> Plan:
-    """Edit `deployment` (the `deployment` of `pulumi stack export`) in place; say what changed.
-
-    A service account's pending create becomes a resource with the username as id; if state
-    still holds the account it replaces (the create half of create-before-delete), the old one
-    is marked for deletion, exactly as the engine would have recorded it.
-    """
-    plan = Plan()
-    resources: list[dict[str, Any]] = deployment.get("resources") or []
-    deployment["resources"] = resources
-    kept: list[dict[str, Any]] = []
-    for op in deployment.get("pending_operations") or []:
-        resource = op.get("resource") or {}
-        kind, urn = resource.get("type"), str(resource.get("urn"))
-        if op.get("type") != "creating":
-            kept.append(op)
-        elif kind == ACCOUNT and isinstance((resource.get("inputs") or {}).get("username"), str):
-            if _recorded(resource, resources):
-                plan.dropped.append(urn)  # a later `up` recorded it already
-            else:
-                resources.append(_adopted_account(resource, resources))
-                plan.adopted.append(urn)
-        elif kind in RECREATED:
-            plan.dropped.append(urn)
-        else:
-            plan.foreign.append(urn)
-            kept.append(op)
-    deployment["pending_operations"] = kept
-    return plan
-
-
-def _recorded(resource: dict[str, Any], resources: list[dict[str, Any]]) -> bool:
-    """Whether state already holds this very account under this URN (usernames ignore case)."""
-    username = str(resource["inputs"]["username"]).casefold()
-    return any(
-        r.get("urn") == resource.get("urn")
-        and not r.get("delete")
-        and str(r.get("id", "")).casefold() == username
-        for r in resources
-    )
-
-
-def _adopted_account(resource: dict[str, Any], resources: list[dict[str, Any]]) -> dict[str, Any]:
-    adopted = copy.deepcopy(resource)
-    inputs = adopted.get("inputs") or {}
-    username = inputs["username"]
-    adopted["id"] = username
-    outputs = {"username": username, "adopt": bool(inputs.get("adopt"))}
-    if PROVIDER_KEY in inputs:
-        outputs[PROVIDER_KEY] = inputs[PROVIDER_KEY]
-    adopted["outputs"] = outputs
-    for old in resources:
-        if old.get("urn") == adopted.get("urn") and not old.get("delete"):
-            old["delete"] = True
-    return adopted
+__all__ = ["Plan", "main", "plan_recovery"]
 
 
 class PulumiFailed(RuntimeError):
@@ -127,50 +63,137 @@ def _pulumi(args: Sequence[str], options: argparse.Namespace) -> str:
         if "currently locked" in proc.stderr:
             hint = (
                 "\nThe killed run's lock is still there: if no other `pulumi` command is "
-                "running on this stack, run `pulumi cancel --yes`, then this command again."
+                "running on this stack, run this command again with --cancel."
             )
+        elif "failed to load checkpoint" in proc.stderr and options.advice:
+            hint = "\n" + options.advice
         raise PulumiFailed(f"`pulumi {' '.join(args)}` failed:\n{proc.stdout}{proc.stderr}{hint}")
     return proc.stdout
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Recover the stack of the current directory; 0 when done or nothing was pending."""
+def _repair_storage(options: argparse.Namespace) -> int:
+    """Step 1: make a file backend loadable again (or prepare advice); how many files are broken."""
+    cwd = Path(options.cwd or ".").resolve()
+    backend = storage.find_backend(cwd, os.environ)
+    root = backend.root(cwd)
+    if root is None:
+        options.advice = storage.other_backend_advice(backend)
+        return 0
+    options.advice = (
+        f"The file backend {root} holds no metadata file this command can prove broken, so it "
+        "changed nothing there; see the README, When a run is interrupted."
+    )
+    try:
+        project, stack = storage.selected_stack(cwd, backend, os.environ, options.stack)
+        found = storage.diagnose(root, project, stack)
+    except storage.StackNotFound as exc:
+        print(f"storage check skipped: {exc}")
+        return 0
+    for stray in found.strays:
+        print(f"left alone: {stray} (a killed write's temporary file; Pulumi never reads it)")
+    if options.dry_run:
+        for sidecar in found.broken:
+            print(f"would move the unreadable metadata file {sidecar} out of the backend")
+        return len(found.broken)
+    for source, saved in storage.repair(root, found.broken):
+        print(f"storage: moved the unreadable metadata file {source} to {saved}")
+    return len(found.broken)
+
+
+def _adopt(exported: dict[str, Any], plan: Plan, options: argparse.Namespace) -> list[str]:
+    """Step 4: `--adopt` usernames not already recovered from a pending create."""
+    deployment = exported["deployment"]
+    recovered = {
+        str(r.get("id", "")).casefold()
+        for r in deployment.get("resources") or []
+        if str(r.get("urn")) in plan.adopted
+    }
+    wanted = [name for name in options.adopt if name.casefold() not in recovered]
+    if not wanted:
+        return []
+    preview = json.loads(_pulumi(["preview", "--json"], options))
+    return adopt_declared(deployment, preview, wanted)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m motherduck_provider.recover",
-        description="After `pulumi cancel`: adopt service accounts a killed `pulumi up` was "
-        "creating and drop its pending token and config creates.",
+        description="After a killed `pulumi up`: repair a file backend the kill left unreadable, "
+        "remove the run's lock (--cancel), adopt the service accounts it was creating, drop its "
+        "pending token and config creates. Then run `pulumi up`. Run it only when no other "
+        "`pulumi` command is running on this stack.",
     )
     parser.add_argument("--stack", help="the stack (default: the selected one)")
     parser.add_argument("--cwd", default=None, help="the project directory (default: here)")
     parser.add_argument("--pulumi", default="pulumi", help="the pulumi executable")
+    parser.add_argument(
+        "--cancel",
+        action="store_true",
+        help="remove the killed run's lock first (`pulumi cancel --yes`)",
+    )
+    parser.add_argument(
+        "--adopt",
+        nargs="+",
+        default=[],
+        metavar="USERNAME",
+        help="record these accounts of the program as created (when `pulumi up` says they "
+        "already exist because `pulumi refresh --clear-pending-creates` ran first)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would change, only")
     parser.add_argument(
         "--force",
         action="store_true",
         help="proceed although other providers' creates are pending (they are dropped)",
     )
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Recover the stack of the current directory; 0 when done or nothing was pending."""
+    options = _parser().parse_args(argv)
+    options.advice = ""
     try:
+        if _repair_storage(options) and options.dry_run:
+            print("the rest can be checked once storage is repaired: run without --dry-run")
+            return 0
+        if options.cancel and not options.dry_run:
+            _pulumi(["cancel", "--yes"], options)
+            print("ran `pulumi cancel --yes`: the stack is unlocked")
         exported = json.loads(_pulumi(["stack", "export"], options))
         plan = plan_recovery(exported["deployment"])
-        for urn in plan.adopted:
-            print(f"service account: adopting {urn}")
-        for urn in plan.dropped:
-            print(f"dropping the pending create of {urn}")
-        if plan.foreign:
-            print("pending creates of other providers:\n  " + "\n  ".join(plan.foreign))
-            if not options.force:
-                print(
-                    "`pulumi stack import` would drop them: resolve them first with "
-                    "`pulumi refresh` (interactive), or pass --force",
-                    file=sys.stderr,
-                )
-                return 2
-        if not plan.adopted and not plan.dropped:
-            print("nothing to recover: no pending create of a MotherDuck resource")
-            return 0
-        if options.dry_run:
-            return 0
+        plan.adopted += _adopt(exported, plan, options)
+    except storage.StorageRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    except AdoptRefused as exc:
+        print(f"refused: --adopt {exc}", file=sys.stderr)
+        return 2
+    except PulumiFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return _apply(exported, plan, options)
+
+
+def _apply(exported: dict[str, Any], plan: Plan, options: argparse.Namespace) -> int:
+    for urn in plan.adopted:
+        print(f"service account: adopting {urn}")
+    for urn in plan.dropped:
+        print(f"dropping the pending create of {urn}")
+    if plan.foreign:
+        print("pending creates of other providers:\n  " + "\n  ".join(plan.foreign))
+        if not options.force:
+            print(
+                "`pulumi stack import` would drop them: resolve them first with "
+                "`pulumi refresh` (interactive), or pass --force",
+                file=sys.stderr,
+            )
+            return 2
+    if not plan.adopted and not plan.dropped:
+        print("nothing to recover: no pending create of a MotherDuck resource; run `pulumi up`")
+        return 0
+    if options.dry_run:
+        return 0
+    try:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "deployment.json")
             with open(path, "w", encoding="utf-8") as handle:

@@ -162,8 +162,9 @@ class ServiceAccountProvider(ProviderBase):
                     raise MotherDuckError(
                         f"service account {username!r} already exists; set adopt=True to "
                         "manage it with this stack instead of creating it. If an interrupted "
-                        f"`pulumi up` of this stack created it, run `{RECOVER_COMMAND}` "
-                        "instead (see the README, When a run is interrupted)"
+                        f"`pulumi up` of this stack created it, run `{RECOVER_COMMAND} "
+                        f"--adopt {username}`, then `pulumi up` (no program edit; see the "
+                        "README, When a run is interrupted)"
                     ) from exc
                 raise
             except (ServerError, TransportError) as exc:

@@ -365,4 +365,5 @@ def test_existing_account_message_names_the_recovery(emulator: EmulatorServer) -
     stack = account_stack(emulator)
     assert not stack.up()
     assert "set adopt=True" in stack.errors[0]
-    assert "python -m motherduck_provider.recover" in stack.errors[0]
+    command = "`python -m motherduck_provider.recover --adopt etl`, then `pulumi up`"
+    assert command in stack.errors[0]

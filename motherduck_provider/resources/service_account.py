@@ -31,7 +31,8 @@ from ._pickle_guard import pickler_restored
 
 # POSTs of one account before giving up when none gets an answer that decides.
 MAX_POSTS = 3
-# What to run after `pulumi up` was killed while creating accounts (see `recover.py`).
+# What to run after `pulumi up` was killed while creating accounts (see `recover.py`); the
+# "already exists" error adds `--adopt <username>`, which works with or without the pending create.
 RECOVER_COMMAND = "python -m motherduck_provider.recover"
 
 # What this provider process has seen of the current run (one process serves one deployment),

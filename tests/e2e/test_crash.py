@@ -3,9 +3,10 @@
 The emulator holds the chosen request (a latency rule), the test kills the CLI and every
 process it started (the language host and the provider run in process groups of their own,
 so the whole tree goes, as when a CI runner dies), and the held request then lands with nobody
-left to hear the answer. The recovery is the one "When a run is interrupted" documents:
-`pulumi cancel`, `python -m motherduck_provider.recover`, `pulumi up`. Afterwards MotherDuck
-holds exactly what state says.
+left to hear the answer. The recovery is the earlier sequence "When a run is interrupted" keeps
+working: `pulumi cancel`, `python -m motherduck_provider.recover`, `pulumi up` (the documented
+`recover --cancel` is tested in `test_recover_storage.py`). Afterwards MotherDuck holds exactly
+what state says.
 """
 
 from __future__ import annotations

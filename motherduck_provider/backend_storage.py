@@ -11,8 +11,9 @@ is: move a sidecar fileblob cannot decode out of the backend (keeping it), nothi
 What is checked: `.pulumi/meta.yaml` and, for the one stack, its checkpoint, the `.bak`, its
 lock, history and backup files. What is refused: a checkpoint that does not parse (the
 previous version is the `.bak`; choosing is the user's call) and any non-file backend.
-A truncated `*.tmp` file beside the stack file is never read (stack listing skips it); one in
-the lock directory is removed by `pulumi cancel`: both are reported and left alone.
+A truncated `*.tmp` file beside the stack file is never read (stack listing skips it): it is
+reported and left alone. One in the lock directory is read as a lock (`pulumi up` fails with
+`unexpected end of JSON input`) until `pulumi cancel` removes it, as it removes every lock.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class Diagnosis:
     broken: list[Path] = field(default_factory=list)
     """Sidecars of existing blobs that fileblob cannot decode (each makes a read fail)."""
     strays: list[Path] = field(default_factory=list)
-    """Temporary files of killed writes; Pulumi never reads them."""
+    """Temporary files of killed writes beside the stack file; Pulumi never reads them."""
+    stray_locks: list[Path] = field(default_factory=list)
+    """Temporary files in the lock directory: read as locks until `pulumi cancel` removes them."""
 
 
 def diagnose(root: Path, project: str, stack: str) -> Diagnosis:
@@ -145,7 +148,7 @@ def diagnose(root: Path, project: str, stack: str) -> Diagnosis:
             found.broken.append(sidecar)
     locks = dirs[0]
     found.strays = sorted(checkpoint.parent.glob(f"{stack}.json*.tmp"))
-    found.strays += sorted(locks.glob("*.tmp")) if locks.is_dir() else []
+    found.stray_locks = sorted(locks.glob("*.tmp")) if locks.is_dir() else []
     return found
 
 

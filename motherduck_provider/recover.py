@@ -91,6 +91,11 @@ def _repair_storage(options: argparse.Namespace) -> int:
         return 0
     for stray in found.strays:
         print(f"left alone: {stray} (a killed write's temporary file; Pulumi never reads it)")
+    for stray in found.stray_locks:
+        print(
+            f"{stray}: a killed write's temporary lock file, which Pulumi reads as a lock; "
+            + ("--cancel removes it" if options.cancel else "run this command with --cancel")
+        )
     if options.dry_run:
         for sidecar in found.broken:
             print(f"would move the unreadable metadata file {sidecar} out of the backend")

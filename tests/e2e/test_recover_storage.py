@@ -65,12 +65,20 @@ def bak_sidecar_empty(stack: Any) -> None:
     sidecar(stack, ".bak").write_bytes(b"")
 
 
+def truncated_lock_tmp(stack: Any) -> None:
+    """Killed while taking the lock: a cut-short lock file that `pulumi up` reads as a lock."""
+    locks = stack.work_dir / "state" / ".pulumi" / "locks" / "organization" / "md-account" / "dev"
+    locks.mkdir(parents=True, exist_ok=True)
+    (locks / "0b5e7f1c.json.18d0c0ffe3.tmp").write_bytes(b'{"pid":12')
+
+
 PARTIAL_STATES = {
     "empty-sidecar": (empty_sidecar, True),
     "undecodable-sidecar": (undecodable_sidecar, True),
     "truncated-tmp": (truncated_tmp, False),
     "bak-removed": (bak_removed, False),
     "bak-sidecar-empty": (bak_sidecar_empty, False),
+    "truncated-lock-tmp": (truncated_lock_tmp, False),
 }
 
 

@@ -105,6 +105,14 @@ def test_a_broken_sidecar_of_the_bak_is_moved(root: Path) -> None:
     assert storage.diagnose(root, "proj", "dev").broken == [bak_attrs]
 
 
+def test_a_tmp_file_in_the_lock_directory_is_reported_as_a_lock(root: Path) -> None:
+    """Killed while taking the lock: `pulumi up` reads the tmp file as a lock, cancel removes it."""
+    locks = root / ".pulumi" / "locks" / "organization" / "proj" / "dev"
+    tmp = blob(locks / "abc.json.18aa.tmp", b'{"pid":12', attrs=None)
+    found = storage.diagnose(root, "proj", "dev")
+    assert found.stray_locks == [tmp] and found.strays == [] and found.broken == []
+
+
 def test_broken_sidecars_of_meta_lock_and_history_are_found(root: Path) -> None:
     state = root / ".pulumi"
     lock = blob(state / "locks" / "organization" / "proj" / "dev" / "abc.json", b"{}", b"")

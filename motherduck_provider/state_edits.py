@@ -12,6 +12,7 @@ reference, dependencies and `protect` of the resource the program registers.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,6 +112,8 @@ def adopt_declared(
         if step.get("op") not in ("create", "create-replacement"):
             raise AdoptRefused(f"{username!r}: preview plans {step.get('op')!r}, not a create")
         state = step["newState"]
+        if "[secret]" in json.dumps(state.get("inputs")):
+            raise AdoptRefused(f"{username!r}: preview hides a secret input; adopt=True instead")
         needed = [state.get("parent"), state.get("provider"), *(state.get("dependencies") or [])]
         missing = [str(u) for u in needed if u and (str(u) not in known or UNKNOWN in str(u))]
         if missing:

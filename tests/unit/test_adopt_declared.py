@@ -97,3 +97,12 @@ def test_a_pending_create_recovered_first_is_not_adopted_twice(
     assert plan_recovery(deployment).adopted == [URN]
     with pytest.raises(AdoptRefused, match="state already holds it"):
         adopt_declared(deployment, preview, ["etl_writer"])
+
+
+def test_refuses_an_account_whose_inputs_preview_hides(
+    deployment: dict[str, Any], preview: dict[str, Any]
+) -> None:
+    step = next(s for s in preview["steps"] if s["urn"] == URN)
+    step["newState"]["inputs"]["org"] = "[secret]"
+    with pytest.raises(AdoptRefused, match="hides a secret input"):
+        adopt_declared(deployment, preview, ["etl_writer"])

@@ -28,7 +28,7 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from . import _program
+from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
@@ -220,11 +220,16 @@ class ServiceAccountProvider(ProviderBase):
         return UpdateResult(self._outs(user_props(news)))
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Delete the account with its data and tokens; already gone counts as done."""
+        """Delete the account with its data and tokens; already gone counts as done.
+
+        Its Duckling configuration goes with it: a "keeps its configuration" warning held by
+        its InstanceConfig's delete in this run is dropped (see `_held`).
+        """
         try:
             self.client().delete_service_account(id_)
         except NotFoundError:
             pass
+        _held.cancel((org_of(self), id_.casefold()))
 
     def _exists(self, username: str) -> bool:
         try:

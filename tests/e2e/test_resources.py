@@ -515,7 +515,7 @@ def test_automation_api_lifecycle(
     resources = stack.export_stack().deployment["resources"]
     (config,) = [r["urn"] for r in resources if r["type"].endswith(":InstanceConfig")]
     config_only = stack.destroy(target=[config], on_event=events.append)
-    assert config_only.summary.resource_changes == {"delete": 1}
+    assert config_only.summary.resource_changes == {"delete": 1, "same": 3}
     # The provider's stderr, written as it shuts down (`_held`), reaches Automation API
     # callers as one diagnostic event too.
     diagnostics = [e.diagnostic_event.message for e in events if e.diagnostic_event]

@@ -1,4 +1,4 @@
-"""API timestamps, read without pydantic: `diff` needs them (rotation) before any API call."""
+"""API timestamps, read and written without pydantic: `diff` needs them before any API call."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ def parse_timestamp(value: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """An aware datetime as the API writes timestamps: UTC, milliseconds, `Z`."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

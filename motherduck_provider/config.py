@@ -5,7 +5,9 @@ Order (first found wins): stack config `motherduck:token` (secret), env
 `MOTHERDUCK_API_BASE_URL`, the public API. Each config key also answers to the name the
 official Terraform provider's setting has when seen from Pulumi (`admin_token` ->
 `motherduck:adminToken`, `api_base_url` -> `motherduck:apiBaseUrl`, `request_timeout_seconds`
--> `motherduck:requestTimeoutSeconds`); both names set to different values is an error. The
+-> `motherduck:requestTimeoutSeconds`); both names set to different values is an error.
+`motherduck:lateRequestWait` (no Terraform name) bounds how long a create waits for a request
+whose answer never came, and which may still land, before it sweeps or probes. The
 token is wrapped in `Secret`, which neither prints nor pickles, so it cannot leak into logs,
 errors or the serialized provider; `Settings.token_source` names where it came from.
 """
@@ -26,6 +28,9 @@ DEFAULT_TIMEOUT: Final = 30.0
 TOKEN_KEY: Final = "motherduck:token"
 API_URL_KEY: Final = "motherduck:apiUrl"
 TIMEOUT_KEY: Final = "motherduck:requestTimeout"
+LATE_WAIT_KEY: Final = "motherduck:lateRequestWait"
+# Covers the window of a request sent with the default timeout (see `resources/_late.py`).
+DEFAULT_LATE_WAIT: Final = 120.0
 # The Terraform provider's names (admin_token, api_base_url, request_timeout_seconds) as Pulumi
 # config keys: accepted too, so a team moving from Terraform keeps its settings.
 ALIASES: Final = {
@@ -34,8 +39,9 @@ ALIASES: Final = {
     TIMEOUT_KEY: "motherduck:requestTimeoutSeconds",
 }
 TOKEN_KEYS: Final = (TOKEN_KEY, ALIASES[TOKEN_KEY])
-CONFIG_KEYS: Final = tuple(
-    k for key in (TOKEN_KEY, API_URL_KEY, TIMEOUT_KEY) for k in (key, ALIASES[key])
+CONFIG_KEYS: Final = (
+    *(k for key in (TOKEN_KEY, API_URL_KEY, TIMEOUT_KEY) for k in (key, ALIASES[key])),
+    LATE_WAIT_KEY,
 )
 TOKEN_ENV: Final = ("MOTHERDUCK_ADMIN_TOKEN", "MOTHERDUCK_TOKEN")
 API_URL_ENV: Final = "MOTHERDUCK_API_BASE_URL"
@@ -77,6 +83,8 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     token_source: str = ""
     """Where the token came from: a config key or an environment variable name, never the value."""
+    late_wait: float = DEFAULT_LATE_WAIT
+    """Seconds a create may wait for a request that may still land (`lateRequestWait`)."""
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("Settings hold the admin token and cannot be pickled")
@@ -119,7 +127,7 @@ def config_value(config: Mapping[str, Any], key: str) -> tuple[str, str] | None:
     the admin token), since silently preferring one would hide a stale setting.
     """
     found = []
-    for name in (key, ALIASES[key]):
+    for name in (key, ALIASES[key]) if key in ALIASES else (key,):
         value = config.get(name)
         if value is not None and str(value).strip():
             found.append((name, str(value).strip()))
@@ -176,6 +184,24 @@ def resolve_timeout(config: Mapping[str, Any]) -> float:
     return value
 
 
+def resolve_late_wait(config: Mapping[str, Any]) -> float:
+    """Seconds a create may wait for a late request (`motherduck:lateRequestWait`; 0: never)."""
+    found = config_value(config, LATE_WAIT_KEY)
+    if found is None:
+        return DEFAULT_LATE_WAIT
+    name, raw = found
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigurationError(
+            f"{name} must be a number of seconds, 0 or more (0: never wait for a request "
+            f"that may still land), got {raw!r}"
+        )
+    return value
+
+
 def resolve_token(config: Mapping[str, Any], env: Mapping[str, str]) -> Secret:
     """The admin token, trimmed; missing means a clear error naming every source."""
     return _token(config, env)[0]
@@ -220,4 +246,5 @@ def resolve_settings(config: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         token=token,
         timeout=resolve_timeout(config),
         token_source=source,
+        late_wait=resolve_late_wait(config),
     )

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .config import DEFAULT_API_URL, Secret, Settings, normalize_api_url, resolve_timeout
+from .config import (
+    DEFAULT_API_URL,
+    Secret,
+    Settings,
+    normalize_api_url,
+    resolve_late_wait,
+    resolve_timeout,
+)
 from .errors import ConfigurationError
 
 __all__ = ["Connection"]
@@ -33,7 +40,8 @@ class Connection:
     `token_config`: a stack config key, e.g. `"analytics:token"` (set it with
     `pulumi config set --secret analytics:token`); `token_env`: an environment variable,
     e.g. `"ANALYTICS_MD_TOKEN"`. The first one set wins. `api_url`: default the public API.
-    The request timeout is the stack's (`motherduck:requestTimeout`).
+    The request timeout and the late-request wait are the stack's (`motherduck:requestTimeout`,
+    `motherduck:lateRequestWait`).
     """
 
     token_config: str | None = None
@@ -98,4 +106,5 @@ class Connection:
             token=Secret(found[1]),
             timeout=resolve_timeout(config),
             token_source=found[0],
+            late_wait=resolve_late_wait(config),
         )

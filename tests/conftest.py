@@ -8,6 +8,7 @@ by injected faults (429, gateway errors, dropped connections) are outside the co
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,16 @@ from tests.contract.oracle import Contract
 EMULATED = frozenset(op.operation_id for op in OPERATIONS)
 
 ADMIN_TOKEN = "md-emulator-test-admin-token"
+
+
+@pytest.fixture(autouse=True)
+def _no_held_warnings() -> Iterator[None]:
+    """Warnings one test's deletes held (`resources/_held.py`) never reach another's output."""
+    yield
+    held = sys.modules.get("motherduck_provider.resources._held")
+    if held is not None:
+        with held._lock:
+            held._held.clear()
 
 
 @pytest.fixture(scope="session")

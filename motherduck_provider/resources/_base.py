@@ -25,8 +25,10 @@ from pulumi.runtime.rpc import UNKNOWN
 from ..client import AdminClient, shared_client
 from ..config import (
     CONFIG_KEYS,
+    DEFAULT_LATE_WAIT,
     Settings,
     resolve_api_url,
+    resolve_late_wait,
     resolve_settings,
     resolve_timeout,
 )
@@ -137,14 +139,16 @@ class ProviderBase(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Resolve settings from stack config and environment.
 
-        A bad URL or timeout fails at once (even in preview); a missing token is kept and
-        raised at the first API call, so previews that need no API still work without one.
+        A bad URL, timeout or late-request wait fails at once (even in preview); a missing
+        token is kept and raised at the first API call, so previews that need no API still
+        work without one.
         """
         connection = self._connection
         keys = (*CONFIG_KEYS, *(connection.config_keys if connection else ()))
         raw = {key: req.config.get(key) for key in keys}  # names and Terraform aliases
         resolve_api_url(raw, os.environ)
         resolve_timeout(raw)
+        resolve_late_wait(raw)
         outcome: Settings | ConfigurationError
         try:
             outcome = (connection.settings if connection else resolve_settings)(raw, os.environ)
@@ -164,6 +168,12 @@ class ProviderBase(ResourceProvider):
         if isinstance(outcome, ConfigurationError):
             raise ConfigurationError(str(outcome))
         return shared_client(outcome)
+
+    def late_wait(self) -> float:
+        """Seconds a create may wait for a request that may still land (see `_late`)."""
+        with _settings_lock:
+            outcome = _settings.get(self)
+        return outcome.late_wait if isinstance(outcome, Settings) else DEFAULT_LATE_WAIT
 
 
 # Inside Pulumi's provider server this module is imported when the first provider is

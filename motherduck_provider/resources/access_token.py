@@ -12,7 +12,9 @@ Every token created here carries a mark in the name MotherDuck shows, `<name> [p
 a hash of who declared it (project, stack, parent, resource name: the hidden `owner` input)
 and of its replace-relevant inputs. A token with this resource's mark that state does not hold
 (neither `token_id` nor `previous_token_id`) was made by a create whose answer was lost, or by
-an interrupted run; nobody can hold its secret, so it is revoked ("swept"). The resource id
+an interrupted run; nobody can hold its secret, so it is revoked ("swept"). A create whose
+request may still land waits for it (bounded, see `_late`) and sweeps before it returns; only a
+longer window is left to the next `up` (`sweep_after`). The resource id
 stays `username/<first token id>` for the resource's life; the current token is `token_id`
 (read, update and delete use that, not the id).
 """
@@ -31,12 +33,13 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from .. import rules
-from .._time import parse_timestamp
+from .._time import format_timestamp, parse_timestamp
 from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
 from ..rules import TokenType
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
+from ._late import may_land_late, rerun_hint, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
 
 if TYPE_CHECKING:
@@ -75,12 +78,6 @@ NAME_MAX = rules.TOKEN_NAME_MAX - MARK_SUFFIX_LENGTH
 _MARKED = re.compile(rf"(?P<name>.*) \[pulumi:(?P<mark>[0-9a-f]{{{MARK_HEX}}})\]", re.DOTALL)
 # POSTs of one token before giving up when each fails without an answer.
 MAX_POSTS = 3
-# A request the client gave up on may still be applied later: for twice as long as we waited
-# for it plus this margin, a token it makes can appear (see `sweep_after`).
-LATE_MARGIN = timedelta(seconds=5)
-# The longest an update waits for that window to pass before sweeping.
-MAX_SWEEP_WAIT = 120.0
-_sleep = time.sleep  # replaced in tests
 
 
 def owner_of(project: str, stack: str, parent: str, resource_name: str) -> str:
@@ -130,10 +127,6 @@ def name_problems(value: Any, tracked: bool) -> list[str]:
     ]
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _span(delta: timedelta) -> str:
     """A duration as people read a schedule: `3 d 4 h`, `5 h 10 min`, `12 min`, `40 s`."""
     seconds = max(0, int(delta.total_seconds()))
@@ -152,7 +145,7 @@ def rotates_at(expire_at: Any, rotate_before: Any) -> str | None:
     window = rules.whole_number(rotate_before)
     if not isinstance(expire_at, str) or window is None:
         return None
-    return _timestamp(parse_timestamp(expire_at) - timedelta(seconds=window))
+    return format_timestamp(parse_timestamp(expire_at) - timedelta(seconds=window))
 
 
 def _label(olds: Mapping[str, Any]) -> str:
@@ -399,8 +392,8 @@ class AccessTokenProvider(ProviderBase):
         if parse_timestamp(until) > now:
             return (
                 f"{label}: a create that failed without an answer may still land until "
-                f"{until}; this update waits for that, then revokes tokens with this "
-                "resource's mark that state does not hold"
+                f"{until}; this update waits for that (at most motherduck:lateRequestWait), "
+                "then revokes tokens with this resource's mark that state does not hold"
             )
         return (
             f"{label}: revoking tokens with this resource's mark that state does not hold "
@@ -411,7 +404,8 @@ class AccessTokenProvider(ProviderBase):
         """Mint a marked token (or track an existing one by id, without its secret).
 
         Unless this process created the account, an earlier run may have been killed after
-        its POST was applied: tokens with this resource's mark are swept first.
+        its POST was applied: tokens with this resource's mark are swept first. If a POST that
+        failed without an answer may still land, the create waits for it and sweeps (`_settle`).
         """
         given = user_props(props)
         inputs: dict[str, Any] = {k: given.get(k) for k in INPUTS}
@@ -424,9 +418,10 @@ class AccessTokenProvider(ProviderBase):
         owed = not self.client().created_here(username) and not self._try_sweep(
             username, mark, keep=()
         )
-        created, sweep_after = self._mint(username, inputs, mark, keep=())
-        if owed and sweep_after is None:
-            sweep_after = _timestamp(utcnow())
+        created, late = self._mint(username, inputs, mark, keep=())
+        sweep_after = self._settled_or_owed(username, mark, {created.id}, late)
+        if owed and late is None:
+            sweep_after = format_timestamp(utcnow())
         outs = {
             **inputs,
             **_metadata(created),
@@ -439,14 +434,15 @@ class AccessTokenProvider(ProviderBase):
 
     def _mint(
         self, username: str, inputs: Mapping[str, Any], mark: str, keep: Iterable[str]
-    ) -> tuple[CreatedToken, str | None]:
+    ) -> tuple[CreatedToken, datetime | None]:
         """POST the token; after each ambiguous failure sweep what it may have made, retry.
 
         A 5xx, or a connection lost once the request was sent, may have created a token whose
         secret nobody saw. Up to `MAX_POSTS` POSTs are made, each failure followed by a sweep
-        (sparing `keep`). A request the client gave up on may still be applied after that
-        sweep: the second result is then `sweep_after`, the time until which a late token can
-        appear, for the next `up` to sweep once it has passed.
+        (sparing `keep`). The second result says from when a sweep is still owed, for the
+        caller to `_settle`: the end of the window of a request that may still land (see
+        `_late`), or now if a sweep failed. When every POST failed, this settles before
+        raising, so the error can say what is left.
         """
         from ..models import CreateTokenRequest  # pydantic loads at the first API call
 
@@ -456,7 +452,7 @@ class AccessTokenProvider(ProviderBase):
             ttl=inputs.get("ttl"),
             token_type=inputs.get("token_type"),
         )
-        late_until: datetime | None = None
+        late: datetime | None = None
         for attempt in range(1, MAX_POSTS + 1):
             started, clock = utcnow(), time.monotonic()
             try:
@@ -464,19 +460,70 @@ class AccessTokenProvider(ProviderBase):
             except (ServerError, TransportError) as exc:
                 if isinstance(exc, TransportError) and not exc.sent:
                     raise
-                waited = timedelta(seconds=2 * (time.monotonic() - clock))
-                late_until = max(late_until or started, started + waited + LATE_MARGIN)
+                if may_land_late(exc):
+                    late = window_end(started, time.monotonic() - clock, late)
                 swept = self._try_sweep(username, mark, keep)
+                if not swept and late is None:
+                    late = utcnow()
                 if attempt < MAX_POSTS:
                     continue
-                later = "were revoked" if swept else "are revoked by the next `pulumi up`"
+                if swept and (late is None or late <= utcnow()):
+                    later, then = "were revoked", "run `pulumi up` again"
+                else:
+                    later, then = self._settle_failed(username, mark, keep, late or utcnow())
                 raise MotherDuckError(
                     f"could not create token {inputs['name']!r} of {username!r}: "
                     f"{MAX_POSTS} attempts failed without an answer (last: {exc}); tokens "
-                    f"they may have made {later}; run `pulumi up` again"
+                    f"they may have made {later}; {then}"
                 ) from exc
-            return created, _timestamp(late_until) if late_until else None
+            return created, late
         raise AssertionError("unreachable")
+
+    def _settle(self, username: str, mark: str, keep: Iterable[str], late: datetime) -> bool | None:
+        """Wait (bounded, see `_late`) for requests that may land until `late`, then sweep.
+
+        True: swept after the window, nothing can be left; False: the sweep failed (owed to a
+        later run); None: the window ends later than `motherduck:lateRequestWait` allows
+        waiting, so only what has landed so far was swept.
+        """
+        keep = set(keep)
+        if not wait_for_window(late, self.late_wait(), f"a token request for {username!r}"):
+            self._try_sweep(username, mark, keep)
+            return None
+        return self._try_sweep(username, mark, keep)
+
+    def _settled_or_owed(
+        self, username: str, mark: str, keep: Iterable[str], late: datetime | None
+    ) -> str | None:
+        """`_settle` after a token was made: the `sweep_after` still owed (None: nothing is)."""
+        if late is None:
+            return None
+        settled = self._settle(username, mark, keep, late)
+        if settled is None:
+            warn(
+                f"a token request for {username!r} that failed without an answer may still "
+                f"land until {format_timestamp(late)} (UTC), later than "
+                f"motherduck:lateRequestWait ({self.late_wait():g}s) lets this run wait: "
+                f"{rerun_hint(late)}; it revokes the token such a request made"
+            )
+            return format_timestamp(late)
+        return None if settled else format_timestamp(utcnow())
+
+    def _settle_failed(
+        self, username: str, mark: str, keep: Iterable[str], late: datetime
+    ) -> tuple[str, str]:
+        """`_settle` after every POST failed: (what happened to late tokens, what to run)."""
+        settled = self._settle(username, mark, keep, late)
+        until = format_timestamp(late)
+        if settled:
+            return f"were revoked, late ones too (they could land until {until} UTC)", (
+                "run `pulumi up` again"
+            )
+        if settled is False:
+            return "are revoked by the next `pulumi up` (the sweep failed)", "run `pulumi up` again"
+        return f"were revoked, but one may still land until {until} (UTC)", (
+            f"{rerun_hint(late)}; it revokes such a token and creates this one"
+        )
 
     def _sweep(self, username: str, mark: str, keep: Iterable[str]) -> None:
         """Revoke the account's tokens with `mark` except `keep` (their secrets are lost)."""
@@ -508,15 +555,6 @@ class AccessTokenProvider(ProviderBase):
             )
             return False
         return True
-
-    def _wait_for_late_creates(self, sweep_after: Any) -> None:
-        """Let the window of `sweep_after` pass (bounded), so a sweep finds late tokens too."""
-        if not isinstance(sweep_after, str):
-            return
-        remaining = (parse_timestamp(sweep_after) - utcnow()).total_seconds()
-        if remaining > 0:
-            warn(f"waiting {remaining:.1f}s for a create that failed without an answer to land")
-            _sleep(min(remaining, MAX_SWEEP_WAIT))
 
     def _adopt(self, inputs: dict[str, Any]) -> CreateResult:
         username: str = inputs["username"]
@@ -598,7 +636,7 @@ class AccessTokenProvider(ProviderBase):
                     f"resource's mark that state does not hold ({', '.join(strays)}), left by a "
                     "failed or interrupted create; the next `pulumi up` revokes them"
                 )
-                outs["sweep_after"] = _timestamp(utcnow())
+                outs["sweep_after"] = format_timestamp(utcnow())
         inputs = {k: outs.get(k) for k in INPUTS}
         for key in ("keep_previous_for", "rotation_trigger"):
             if inputs[key] is None:
@@ -613,7 +651,8 @@ class AccessTokenProvider(ProviderBase):
 
         Rotation: revoke the previous token still kept (if this fails, nothing has changed
         yet and the update fails), create the new token (same mark), then revoke the old one
-        or keep it as `previous_token` for `keep_previous_for`, then sweep. If revoking the
+        or keep it as `previous_token` for `keep_previous_for`, then sweep (after waiting,
+        bounded, for a POST that may still land: `_settle`). If revoking the
         old one fails, it is kept as a previous token due now, so the next `up` revokes it and
         the new secret is not lost. The id keeps naming the first token; `token_id` is the
         current one. A tracked token keeps its live type and is never rotated.
@@ -638,12 +677,13 @@ class AccessTokenProvider(ProviderBase):
             outs.update(dict.fromkeys(PREVIOUS))
         if not rotating and not pending:
             return UpdateResult(_scheduled(outs))
-        self._wait_for_late_creates(olds.get("sweep_after"))
         current = str(olds.get("token_id") or split_id(id_)[1])
         keep = {current, *([outs["previous_token_id"]] if outs["previous_token_id"] else [])}
-        sweep_after: str | None = None
+        late = parse_timestamp(str(olds["sweep_after"])) if pending else None
         if rotating:
-            created, sweep_after = self._mint(username, {**news, **outs}, mark, keep)
+            created, minted = self._mint(username, {**news, **outs}, mark, keep)
+            if minted is not None and (late is None or minted > late):
+                late = minted
             outs.update(_metadata(created), token=created.token.get_secret_value())
             keep_for = rules.whole_number(news.get("keep_previous_for")) or 0
             until = _keep_until(olds, keep_for, utcnow())
@@ -653,12 +693,15 @@ class AccessTokenProvider(ProviderBase):
                 outs.update(
                     previous_token=olds.get("token"),
                     previous_token_id=current,
-                    previous_revoke_after=_timestamp(until),
+                    previous_revoke_after=format_timestamp(until),
                 )
             keep = {created.id, *([current] if until is not None else [])}
-        if not self._try_sweep(username, mark, keep):
-            sweep_after = sweep_after or _timestamp(utcnow())
-        outs["sweep_after"] = sweep_after
+        if late is not None:
+            outs["sweep_after"] = self._settled_or_owed(username, mark, keep, late)
+        elif self._try_sweep(username, mark, keep):
+            outs["sweep_after"] = None
+        else:
+            outs["sweep_after"] = format_timestamp(utcnow())
         return UpdateResult(_scheduled(outs))
 
     def _revoke_previous(self, username: str, token_id: str, rotating: bool) -> None:
@@ -702,9 +745,17 @@ class AccessTokenProvider(ProviderBase):
                     self.client().revoke_token(username, str(token_id))
                 except NotFoundError:
                     pass
-        if props.get("mark") and props.get("sweep_after"):
-            self._wait_for_late_creates(props["sweep_after"])
-            self._try_sweep(username, str(props["mark"]), keep=())
+        mark, sweep_after = props.get("mark"), props.get("sweep_after")
+        if mark and isinstance(sweep_after, str):
+            late = parse_timestamp(sweep_after)
+            if self._settle(username, str(mark), (), late) is None:
+                warn(
+                    f"token {current} of {username!r} was revoked, but a request of its create "
+                    f"that failed without an answer may still land until {sweep_after} (UTC), "
+                    "later than motherduck:lateRequestWait lets this run wait: after that time "
+                    f"revoke any token of {username!r} named '... [pulumi:{mark}]' (nobody "
+                    "holds its secret)"
+                )
 
 
 def _owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
@@ -752,7 +803,8 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     previous_revoke_after: pulumi.Output[str | None]
     """When its window ends: the first `pulumi up` after this revokes the previous token."""
     sweep_after: pulumi.Output[str | None]
-    """Set while tokens left by a failed create may exist: the next `up` revokes them."""
+    """Set while a failed create's token may exist or still land (its window was longer than
+    `motherduck:lateRequestWait`, or a sweep failed): the next `up` after it revokes it."""
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from ..client import DECIDING_AGE
 from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
 from ..rules import InstanceSize
-from . import _program
+from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
 from .service_account import account_leaves, org_of
@@ -355,19 +355,23 @@ class InstanceConfigProvider(ProviderBase):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """The API has no reset: leave the remote config as it is, and say so.
 
-        Nothing is said when this run replaces the account itself (its config goes with it).
+        Nothing is said when this run deletes or replaces the account itself (its config goes
+        with it): the warning is held until the provider process ends, and the account's
+        delete cancels it (see `_held`).
         """
-        if account_leaves(id_, org_of(self)):
+        org = org_of(self)
+        if account_leaves(id_, org):
             return
         rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
         summary = (
             f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "
             f"x {_show(rs.get('flock_size'))}"
         )
-        warn(
+        _held.hold(
+            (org, id_.casefold()),
             f"InstanceConfig for {id_!r} removed from the stack; MotherDuck has no reset, so "
             f"the account keeps its current Duckling configuration ({summary}) for as long as "
-            "it exists"
+            "it exists",
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import datetime
 from typing import Any
 
 import pulumi
@@ -17,6 +19,7 @@ from pulumi.dynamic import (
 )
 
 from .. import rules
+from .._time import format_timestamp
 from ..connection import Connection
 from ..errors import (
     BadRequestError,
@@ -25,8 +28,9 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from . import _program
-from ._base import ProviderBase, failures, is_unknown, user_props, warn
+from . import _held, _program
+from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
+from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
 
 # POSTs of one account before giving up when none gets an answer that decides.
@@ -132,7 +136,9 @@ class ServiceAccountProvider(ProviderBase):
         POST was applied: the account is probed, and if it exists the POST went through and
         it is ours. If the probe cannot tell, or says "not there" while the request may still
         land, the POST is sent again (at most `MAX_POSTS` in all): after our own unanswered
-        attempt, "already taken" means that attempt landed, so the account is ours too.
+        attempt, "already taken" means that attempt landed, so the account is ours too. When
+        every POST failed and one may still land (see `_late`), the create waits for it
+        (bounded) and probes once more: an account that exists then is ours too.
         """
         inputs = user_props(props)
         username: str = inputs["username"]
@@ -141,7 +147,9 @@ class ServiceAccountProvider(ProviderBase):
             return CreateResult(username, self._outs(inputs))
         unanswered: MotherDuckError | None = None
         found: bool | None = None
+        late: datetime | None = None
         for _ in range(MAX_POSTS):
+            started, clock = utcnow(), time.monotonic()
             try:
                 client.create_service_account(username)
             except BadRequestError as exc:
@@ -172,15 +180,34 @@ class ServiceAccountProvider(ProviderBase):
                 if isinstance(exc, TransportError) and not exc.sent:
                     raise
                 unanswered = exc
+                if may_land_late(exc):
+                    late = window_end(started, time.monotonic() - clock, late)
                 found = self._probe(username)
                 if found:
                     return CreateResult(username, self._outs(inputs))
                 continue
             return CreateResult(username, self._outs(inputs))
+        failed = f"could not create service account {username!r}: {MAX_POSTS} attempts failed"
+        if late is not None:
+            if not wait_for_window(late, self.late_wait(), f"an account request for {username!r}"):
+                raise MotherDuckError(
+                    f"{failed} (last: {unanswered}) and one may still land until "
+                    f"{format_timestamp(late)} (UTC), later than motherduck:lateRequestWait "
+                    f"({self.late_wait():g}s) lets this run wait: run `pulumi up` again after "
+                    f"that time; if it reports that {username!r} already exists, this create "
+                    "made it: take it over as that message says"
+                )
+            found = self._probe(username)
+            if found:
+                warn(
+                    f"service account {username!r} was created by a request of this create "
+                    f"that landed after it had failed without an answer ({unanswered})"
+                )
+                return CreateResult(username, self._outs(inputs))
         state = "it does not exist" if found is False else "whether it exists could not be checked"
         raise MotherDuckError(
-            f"could not create service account {username!r}: {MAX_POSTS} attempts failed "
-            f"(last: {unanswered}) and {state}; run `pulumi up` again when MotherDuck answers"
+            f"{failed} (last: {unanswered}) and {state}; run `pulumi up` again when MotherDuck "
+            "answers"
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -195,11 +222,16 @@ class ServiceAccountProvider(ProviderBase):
         return UpdateResult(self._outs(user_props(news)))
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """Delete the account with its data and tokens; already gone counts as done."""
+        """Delete the account with its data and tokens; already gone counts as done.
+
+        Its Duckling configuration goes with it: a "keeps its configuration" warning held by
+        its InstanceConfig's delete in this run is dropped (see `_held`).
+        """
         try:
             self.client().delete_service_account(id_)
         except NotFoundError:
             pass
+        _held.cancel((org_of(self), id_.casefold()))
 
     def _exists(self, username: str) -> bool:
         try:

@@ -17,6 +17,7 @@ from motherduck_provider.resources import (
     AccessTokenProvider,
     InstanceConfigProvider,
     ServiceAccountProvider,
+    _held,
 )
 from motherduck_provider.resources._base import ProviderBase
 
@@ -207,7 +208,9 @@ def test_config_create_update_read_delete(
     assert provider.diff("etl", read.outs, bigger).changes is False
 
     provider.delete("etl", read.outs)
-    assert "MotherDuck has no reset" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # held until the process ends (`_held`) ...
+    _held.flush()
+    assert "MotherDuck has no reset" in capsys.readouterr().err  # ... the account stayed
     assert emulator.store.get_config("etl")["read_scaling"]["flock_size"] == 4
 
 
@@ -254,3 +257,21 @@ def test_plan_limits_surface_the_apis_words(emulator: EmulatorServer, configure:
     provider = configure(InstanceConfigProvider())
     with pytest.raises(errors.BadRequestError, match="MotherDuck API error 400"):
         provider.create(dict(WANTED))
+
+
+def test_no_reset_warning_only_for_an_account_that_stays(
+    emulator: EmulatorServer, configure: Configure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The config's delete holds its warning; the account's delete in the same run drops it."""
+    accounts, configs = configure(ServiceAccountProvider()), configure(InstanceConfigProvider())
+    for username in ("gone", "stays"):
+        accounts.create({"username": username})
+        created = configs.create({**WANTED, "username": username})
+        configs.delete(username, created.outs)
+    accounts.delete("GONE", {"username": "GONE"})  # usernames are case-insensitive
+    assert capsys.readouterr().err == ""
+    _held.flush()
+    err = capsys.readouterr().err
+    assert err.count("MotherDuck has no reset") == 1 and "'stays'" in err and "'gone'" not in err
+    _held.flush()
+    assert capsys.readouterr().err == ""  # printed once

@@ -10,6 +10,7 @@ from motherduck_provider.config import (
     DEFAULT_API_URL,
     Secret,
     normalize_api_url,
+    resolve_late_wait,
     resolve_settings,
     resolve_timeout,
 )
@@ -79,6 +80,17 @@ def test_timeout() -> None:
     for bad in ("0", "-1", "soon", "nan"):
         with pytest.raises(ConfigurationError, match="requestTimeout"):
             resolve_timeout({"motherduck:requestTimeout": bad})
+
+
+def test_late_request_wait() -> None:
+    assert resolve_late_wait({}) == 120.0
+    assert resolve_late_wait({"motherduck:lateRequestWait": "0"}) == 0.0  # never wait
+    assert resolve_late_wait({"motherduck:lateRequestWait": " 300 "}) == 300.0
+    for bad in ("-1", "soon", "nan", "inf"):
+        with pytest.raises(ConfigurationError, match=r"lateRequestWait must be .* 0 or more"):
+            resolve_late_wait({"motherduck:lateRequestWait": bad})
+    settings = resolve_settings({"motherduck:lateRequestWait": "7"}, {"MOTHERDUCK_TOKEN": "t"})
+    assert settings.late_wait == 7.0
 
 
 def test_secret_hides_itself() -> None:

@@ -248,6 +248,18 @@ def test_configure_rejects_bad_url_at_once_and_defers_missing_token(
         provider.client()
 
 
+def test_configure_rejects_a_bad_late_request_wait_at_once() -> None:
+    provider = AccessTokenProvider()
+    bad = Config({"motherduck:token": "t", "motherduck:lateRequestWait": "-5"}, "p")
+    with pytest.raises(ConfigurationError, match="motherduck:lateRequestWait"):
+        provider.configure(ConfigureRequest(bad))
+    provider.configure(ConfigureRequest(Config({"motherduck:token": "t"}, "p")))
+    assert provider.late_wait() == 120.0
+    other = Config({"motherduck:token": "t", "motherduck:lateRequestWait": "15"}, "p")
+    provider.configure(ConfigureRequest(other))
+    assert provider.late_wait() == 15.0
+
+
 def test_numbers_from_the_engine_read_as_written() -> None:
     """The engine sends every number as a float; messages must still say 300, not 300.0."""
     result = InstanceConfigProvider().check(

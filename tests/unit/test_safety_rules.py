@@ -26,6 +26,7 @@ from motherduck_provider.resources import (
     AccessTokenProvider,
     InstanceConfigProvider,
     ServiceAccountProvider,
+    _held,
     _program,
     service_account,
 )
@@ -280,6 +281,7 @@ def test_rename_warns_and_silences_the_no_reset_warning(
     InstanceConfigProvider().delete("etl_old", props)
     assert capsys.readouterr().err == ""
     InstanceConfigProvider().delete("external", props)
+    _held.flush()
     err = capsys.readouterr().err
     assert "MotherDuck has no reset" in err
     assert "(read_write jumbo, read_scaling pulse x 0) for as long as it exists" in err

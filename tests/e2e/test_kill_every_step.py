@@ -32,6 +32,11 @@ resource: the live tokens with its mark are exactly `token_id` and `previous_tok
 configs state records, and `pulumi preview --expect-no-changes` and
 `pulumi refresh --expect-no-changes` find nothing to do.
 
+A kill here always falls between two checkpoint writes (the engine is waiting for a request);
+a kill in the middle of one is `test_recover_storage.py`'s subject. The points before the first
+request (the stack's and the provider's pending creates) found that `recover` refused them as
+other providers' creates; it now drops them (`state_edits._state_only`).
+
 Every point is its own test id (`-k "create-write-3"`); `-m killsteps_fast` runs one point of
 each kind per run. `test_walk` steps through each run without killing it, prints the points
 and fails if the run makes fewer writes or checkpoints than the points enumerated here.

@@ -14,6 +14,7 @@ import pytest
 from motherduck_provider.emulator import (
     OPERATIONS,
     EmulatorApp,
+    EmulatorControl,
     EmulatorServer,
     FaultRule,
     Faults,
@@ -381,3 +382,16 @@ def test_hold_and_release_over_http(
     with pytest.raises(httpx.RemoteProtocolError):
         answer.result(timeout=10)
     assert emulator.store.list_tokens("alice") == []
+
+
+def test_release_through_the_control_client(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    with EmulatorControl(emulator.url) as control:
+        control.add_faults("hold@POST *,after_write=true")
+        answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+        _held(emulator)
+        assert control.faults()["held"][0]["applied"] is True
+        assert control.release() == 1
+        assert answer.result(timeout=10).status_code == 200
+        assert control.release() == 0

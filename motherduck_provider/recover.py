@@ -16,7 +16,8 @@ In order, it:
    with the username as its id (what our create would have returned) and
    `pulumi refresh --target` then checks it (an account that was never made leaves state, so
    the next `up` creates it); pending `AccessToken` and `InstanceConfig` creates are dropped:
-   the next `up` creates them and sweeps what the killed run left. Pulumi 3.274's
+   the next `up` creates them and sweeps what the killed run left. So are pending creates of
+   the stack, components and provider resources, which change nothing outside state. Pulumi 3.274's
    `pulumi refresh --import-pending-creates` drops a pending create without importing it, so
    the edited state goes back with `pulumi stack import`;
 4. with `--adopt USERNAME...`, records accounts of the program whose pending create is gone

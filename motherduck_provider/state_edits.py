@@ -21,6 +21,7 @@ from typing import Any
 TYPE_PREFIX = "pulumi-python:dynamic/motherduck:"
 ACCOUNT = TYPE_PREFIX + "ServiceAccount"
 RECREATED = (TYPE_PREFIX + "AccessToken", TYPE_PREFIX + "InstanceConfig")
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 PROVIDER_KEY = "__provider"
 # The engine's stand-in for a value preview cannot know (e.g. a new provider's id).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -33,7 +34,8 @@ class Plan:
     adopted: list[str] = field(default_factory=list)
     """URNs of service accounts now recorded as created."""
     dropped: list[str] = field(default_factory=list)
-    """URNs of pending token and config creates removed (the next `up` makes them)."""
+    """URNs of pending creates removed (the next `up` makes them): tokens, configs, and what
+    the engine makes by itself (the stack, components, provider resources)."""
     foreign: list[str] = field(default_factory=list)
     """Pending creates of other providers, which `pulumi stack import` would lose."""
 
@@ -64,7 +66,7 @@ def plan_recovery(deployment: dict[str, Any]) -> Plan:
             else:
                 resources.append(_adopted_account(resource, resources))
                 plan.adopted.append(urn)
-        elif kind in RECREATED:
+        elif kind in RECREATED or _state_only(resource):
             plan.dropped.append(urn)
         else:
             plan.foreign.append(urn)
@@ -126,6 +128,16 @@ def adopt_declared(
         resources.append(_adopted_account(state, resources))
     deployment["resources"] = resources
     return [str(state["urn"]) for state in chosen]
+
+
+def _state_only(resource: dict[str, Any]) -> bool:
+    """Whether creating `resource` changes nothing outside state, so a rerun can redo it.
+
+    The stack and other components are only recorded; a provider resource's create loads and
+    configures its plugin. A kill in the first steps of a first `up` leaves such pending creates.
+    """
+    kind = str(resource.get("type") or "")
+    return resource.get("custom") is False or kind.startswith(PROVIDER_TYPE_PREFIX)
 
 
 def _recorded(resource: dict[str, Any], resources: list[dict[str, Any]]) -> bool:

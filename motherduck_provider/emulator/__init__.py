@@ -33,7 +33,7 @@ from __future__ import annotations
 try:
     from .app import CONTROL_PREFIX, DEFAULT_ADMIN_TOKEN, EmulatorApp
     from .control import EmulatorControl, EmulatorControlError
-    from .faults import FaultDecision, FaultRule, Faults
+    from .faults import FaultDecision, FaultRule, Faults, HeldRequest, Release
     from .operations import OPERATIONS, Operation
     from .server import ADMIN_TOKEN_ENV, EmulatorServer
     from .store import (
@@ -69,8 +69,10 @@ __all__ = [
     "FaultDecision",
     "FaultRule",
     "Faults",
+    "HeldRequest",
     "OPERATIONS",
     "Operation",
+    "Release",
     "RequestRecord",
     "Store",
     "TokenNotFound",

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .faults import FaultDecision, FaultRule
+from .faults import FaultDecision, FaultRule, HeldRequest, Release
 from .operations import OPERATIONS, Operation, match_operation
 from .store import (
     Exchange,
@@ -352,6 +352,19 @@ def _control_routes(store: Store) -> list[Route]:
             store.faults.clear()
         return store.faults.snapshot()
 
+    async def release(request: Request) -> Any:
+        data = await _control_json(request)
+        unknown = sorted(set(data) - {"apply", "hold_answer"})
+        if unknown:
+            raise _ControlError(f"{unknown[0]}: is not a release setting")
+        for key in ("apply", "hold_answer"):
+            if not isinstance(data.get(key, False), bool):
+                raise _ControlError(f"{key}: must be a boolean")
+        released = store.faults.release(
+            apply=data.get("apply", True), hold_answer=data.get("hold_answer", False)
+        )
+        return {"released": released}
+
     async def reset(request: Request) -> Any:
         store.reset()
         return {"status": "reset"}
@@ -397,6 +410,7 @@ def _control_routes(store: Store) -> list[Route]:
         Route(f"{p}requests", guarded(requests), methods=["GET"]),
         Route(f"{p}exchanges", guarded(exchanges), methods=["GET"]),
         Route(f"{p}faults", guarded(faults), methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}release", guarded(release), methods=["POST"]),
         Route(f"{p}reset", guarded(reset), methods=["POST"]),
         Route(f"{p}seed", guarded(seed), methods=["POST"]),
         Route(f"{p}ducklings", guarded(ducklings), methods=["POST"]),
@@ -578,6 +592,16 @@ class EmulatorApp:
             await asyncio.sleep(decision.latency)
         action = decision.action
         replay = _replaying(body, receive)
+        hold, hold_answer = (action, False) if action and action.kind == "hold" else (None, False)
+        if hold is not None and operation is not None:
+            action = None
+            if not hold.after_write:
+                release = await self._held(operation, scope, applied=False)
+                if not release.apply:  # closed unhandled: nothing written
+                    self._record(scope, body, operation, None, False, hold, started)
+                    await _drop_connection(send, receive)
+                    return
+                hold_answer = release.hold_answer
 
         captured: _Captured | None = None
         applied = False
@@ -587,6 +611,8 @@ class EmulatorApp:
         elif action is None or action.after_write:
             captured = await _capture(self.router, scope, replay)
             applied = operation is not None and operation.is_write and captured.status == 200
+        if hold is not None and operation is not None and (hold.after_write or hold_answer):
+            await self._held(operation, scope, applied=True)
         if action is not None:
             captured = (
                 None
@@ -599,6 +625,24 @@ class EmulatorApp:
             await _drop_connection(send, receive)
         else:
             await captured.send_to(send)
+
+    async def _held(self, operation: Operation, scope: Scope, *, applied: bool) -> Release:
+        """Wait until `Faults.release` lets this request go on (a `hold` rule)."""
+        loop = asyncio.get_running_loop()
+        resumed: asyncio.Future[Release] = loop.create_future()
+
+        def resume(release: Release) -> None:
+            def settle() -> None:
+                if not resumed.done():
+                    resumed.set_result(release)
+
+            with contextlib.suppress(RuntimeError):  # the server has stopped
+                loop.call_soon_threadsafe(settle)
+
+        self.store.faults.wait(
+            HeldRequest(scope["method"], scope["path"], operation.operation_id, applied, resume)
+        )
+        return await resumed
 
     def _record(
         self,

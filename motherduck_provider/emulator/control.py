@@ -118,6 +118,11 @@ class EmulatorControl:
         """Drop every fault rule and the added latency."""
         self._call("DELETE", "faults")
 
+    def release(self, *, apply: bool = True, hold_answer: bool = False) -> int:
+        """Let the requests `hold` rules keep waiting go on (see `Faults.release`); how many."""
+        body = {"apply": apply, "hold_answer": hold_answer}
+        return int(self._call("POST", "release", body)["released"])
+
     def now(self) -> str:
         """The emulator's current time (RFC 3339)."""
         return str(self._call("GET", "clock")["now"])

@@ -4,8 +4,8 @@ A rule targets a route (`*`, `POST *`, `POST /v1/users/{username}/tokens` or an 
 such as `users-createToken`) and fires on a matching request with probability `rate`, for at
 most `count` requests (None: no limit). Rules are checked in the order they were added:
 every firing `latency` rule adds its delay, and the first firing `error`, `rate_limit` or
-`drop` rule decides the outcome. With `after_write=True` an `error` or `drop` happens after
-the request was handled, so its write is kept although the client sees a failure.
+`drop` (or `hold`) rule decides the outcome. With `after_write=True` an `error` or `drop` happens
+after the request was handled, so its write is kept although the client sees a failure.
 
 Kinds:
 * `error`: respond with `status` (4xx and 500: the API's JSON error body; 502, 503, 504:
@@ -16,6 +16,12 @@ Kinds:
   sent as is, such as an HTTP date).
 * `drop`: close the connection without a response.
 * `latency`: wait `seconds` before handling the request.
+* `hold`: keep the request waiting until the test calls `Faults.release` (or
+  `POST /_emulator/release`): before it is handled, or with `after_write=True` once it is handled
+  (the write is done, the answer waits). `Faults.held` lists what is waiting, so a test can act
+  at an exact point (kill the client while its N-th write is in flight) instead of racing a
+  timer. A hold is the outcome of its request: no other action rule applies to it. A released
+  request is answered (and logged) as any other; one closed unhandled is logged as `hold`.
 
 The same rules can be given as JSON objects (the control endpoint) or as the compact command
 line form `KIND[@ROUTE][,key=value...]`, e.g. `error@users-createToken,status=503,count=2`.
@@ -26,15 +32,15 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .operations import OPERATIONS, Operation, find_operation
 
-__all__ = ["FAULT_KINDS", "FaultDecision", "FaultRule", "Faults"]
+__all__ = ["FAULT_KINDS", "FaultDecision", "FaultRule", "Faults", "HeldRequest", "Release"]
 
-FAULT_KINDS = ("drop", "error", "latency", "rate_limit")
+FAULT_KINDS = ("drop", "error", "hold", "latency", "rate_limit")
 _METHODS = sorted({operation.method for operation in OPERATIONS})
 
 
@@ -82,8 +88,8 @@ class FaultRule:
             raise ValueError("seconds: must not be negative")
         if not isinstance(self.after_write, bool):
             raise ValueError("after_write: must be a boolean")
-        if self.after_write and self.kind not in ("error", "drop"):
-            raise ValueError("after_write: only applies to kinds error and drop")
+        if self.after_write and self.kind not in ("error", "drop", "hold"):
+            raise ValueError("after_write: only applies to kinds error, drop and hold")
         if not isinstance(self.echo_headers, bool):
             raise ValueError("echo_headers: must be a boolean")
         if self.echo_headers and self.kind != "error":
@@ -172,6 +178,37 @@ class FaultDecision:
     action: FaultRule | None = None
 
 
+@dataclass(frozen=True)
+class Release:
+    """How a held request goes on: handled (`apply`) or closed unhandled, so nothing is written.
+
+    With `hold_answer` a request released before it was handled is held again once handled
+    (its write done, its answer waiting). Both only matter for a request held before handling.
+    """
+
+    apply: bool = True
+    hold_answer: bool = False
+
+
+@dataclass(frozen=True)
+class HeldRequest:
+    """A request a `hold` rule keeps waiting; `applied`: it was handled, only the answer waits."""
+
+    method: str
+    path: str
+    operation_id: str
+    applied: bool
+    resume: Callable[[Release], None] = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "operation_id": self.operation_id,
+            "applied": self.applied,
+        }
+
+
 @dataclass
 class _Entry:
     rule: FaultRule
@@ -190,6 +227,7 @@ class Faults:
     latency: float = 0.0
     seed: int | None = None
     _entries: list[_Entry] = field(default_factory=list, repr=False)
+    _held: list[HeldRequest] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _random: random.Random = field(init=False, repr=False)
 
@@ -265,11 +303,37 @@ class Faults:
         """Delay matching requests by `seconds`."""
         return self.add(FaultRule("latency", route, seconds=seconds, count=count, rate=rate))
 
+    def hold(
+        self, route: str = "*", *, count: int | None = None, after_write: bool = False
+    ) -> FaultRule:
+        """Keep matching requests waiting until `release` (once handled if `after_write`)."""
+        return self.add(FaultRule("hold", route, count=count, after_write=after_write))
+
+    @property
+    def held(self) -> list[HeldRequest]:
+        """The requests waiting now, oldest first."""
+        with self._lock:
+            return list(self._held)
+
+    def wait(self, request: HeldRequest) -> None:
+        """Record a request as held (the server calls this; `release` resumes it)."""
+        with self._lock:
+            self._held.append(request)
+
+    def release(self, *, apply: bool = True, hold_answer: bool = False) -> int:
+        """Let every held request go on as `Release` says; how many there were."""
+        with self._lock:
+            waiting, self._held = self._held, []
+        for request in waiting:
+            request.resume(Release(apply=apply, hold_answer=hold_answer))
+        return len(waiting)
+
     def clear(self) -> None:
-        """Remove every rule and the global latency."""
+        """Remove every rule and the global latency; held requests are closed unhandled."""
         with self._lock:
             self._entries.clear()
             self.latency = 0.0
+        self.release(apply=False)
 
     def reseed(self, seed: int | None) -> None:
         """Restart the random sequence of probabilistic rules from `seed`."""
@@ -317,6 +381,7 @@ class Faults:
                     {**entry.rule.to_dict(), "remaining": entry.remaining, "fired": entry.fired}
                     for entry in self._entries
                 ],
+                "held": [request.to_dict() for request in self._held],
             }
 
     def configure(self, data: Mapping[str, Any]) -> None:

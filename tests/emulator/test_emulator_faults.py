@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -12,9 +14,11 @@ import pytest
 from motherduck_provider.emulator import (
     OPERATIONS,
     EmulatorApp,
+    EmulatorControl,
     EmulatorServer,
     FaultRule,
     Faults,
+    HeldRequest,
     Store,
 )
 
@@ -187,6 +191,7 @@ def test_rules_in_order_first_action_wins_latencies_add() -> None:
             FaultRule("drop", "PUT /v1/users/{username}/instances", after_write=True),
         ),
         ("latency@GET *,seconds=0.5", FaultRule("latency", "GET *", seconds=0.5)),
+        ("hold@POST *,after_write=true", FaultRule("hold", "POST *", after_write=True)),
         ('{"kind": "error", "status": 502, "count": 1}', FaultRule("error", status=502, count=1)),
     ],
 )
@@ -231,7 +236,7 @@ def test_faults_over_http_while_serving(
     assert client.get("/_emulator/faults").json()["latency"] == 0.01
     assert client.get("/v1/users/alice/tokens").status_code == 500
     cleared = client.delete("/_emulator/faults").json()
-    assert cleared == {"latency": 0.0, "seed": None, "rules": []}
+    assert cleared == {"latency": 0.0, "seed": None, "rules": [], "held": []}
     assert client.get("/v1/users/alice/tokens").status_code == 200
 
 
@@ -266,3 +271,127 @@ def test_drop_without_uvicorn_aborts_the_response() -> None:
     with pytest.raises(ConnectionAbortedError):
         asyncio.run(call())
     assert store.requests[-1].fault == "drop"
+
+
+def _in_thread(call: Callable[[], httpx.Response]) -> Future[httpx.Response]:
+    """Send a request from another thread: a held request blocks its caller."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(call)
+    pool.shutdown(wait=False)
+    return future
+
+
+def _held(emulator: EmulatorServer, count: int = 1) -> list[HeldRequest]:
+    """Wait until `count` requests are held (bounded: a hold that never comes fails)."""
+    deadline = time.monotonic() + 10
+    while len(emulator.store.faults.held) < count:
+        assert time.monotonic() < deadline, "no request was held"
+        time.sleep(0.01)
+    return emulator.store.faults.held
+
+
+def test_hold_before_the_write_until_released(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.hold("POST *", count=1)
+    answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+    [held] = _held(emulator)
+    assert (held.method, held.operation_id, held.applied) == ("POST", "users-createToken", False)
+    assert emulator.store.list_tokens("alice") == []  # not handled yet
+    assert client.get("/v1/users/alice/tokens").status_code == 200  # other requests go on
+    assert emulator.store.faults.release() == 1
+    assert answer.result(timeout=10).status_code == 200
+    assert [t.name for t in emulator.store.list_tokens("alice")] == ["ci"]
+    assert emulator.store.requests[-1].fault is None  # a real answer, held a while
+    assert emulator.store.faults.held == []
+
+
+def test_hold_released_unhandled_writes_nothing(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.hold("users-createToken", count=1)
+    answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+    _held(emulator)
+    emulator.store.faults.release(apply=False)
+    with pytest.raises(httpx.RemoteProtocolError):
+        answer.result(timeout=10)
+    assert emulator.store.list_tokens("alice") == []
+    record = emulator.store.requests[-1]
+    assert (record.status, record.fault, record.applied) == (0, "hold", False)
+
+
+def test_hold_after_the_write_keeps_only_the_answer(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.hold("users-createToken", count=1, after_write=True)
+    answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+    [held] = _held(emulator)
+    assert held.applied is True
+    assert [t.name for t in emulator.store.list_tokens("alice")] == ["ci"]  # written already
+    emulator.store.faults.release(apply=False)  # `apply` no longer matters: it was handled
+    assert answer.result(timeout=10).status_code == 200
+    assert emulator.store.requests[-1].applied is True
+
+
+def test_release_holding_the_answer_holds_it_again_once_handled(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.hold("DELETE *", count=1)
+    token = emulator.store.create_token("alice", name="old").record
+    answer = _in_thread(lambda: client.delete(f"/v1/users/alice/tokens/{token.id}"))
+    assert _held(emulator)[0].applied is False
+    emulator.store.faults.release(hold_answer=True)
+    deadline = time.monotonic() + 10
+    while not [h for h in emulator.store.faults.held if h.applied]:
+        assert time.monotonic() < deadline, "the answer was not held"
+        time.sleep(0.01)
+    assert emulator.store.list_tokens("alice") == []  # revoked; the answer waits
+    emulator.store.faults.release()
+    assert answer.result(timeout=10).status_code == 200
+
+
+def test_clearing_faults_closes_held_requests_unhandled(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    emulator.store.faults.hold()
+    answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+    _held(emulator)
+    emulator.store.reset()
+    with pytest.raises(httpx.RemoteProtocolError):
+        answer.result(timeout=10)
+    assert emulator.store.faults.held == []
+
+
+def test_hold_and_release_over_http(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    client.post("/_emulator/faults", json={"kind": "hold", "route": "users-createToken"})
+    answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+    _held(emulator)
+    assert client.get("/_emulator/faults").json()["held"] == [
+        {
+            "method": "POST",
+            "path": "/v1/users/alice/tokens",
+            "operation_id": "users-createToken",
+            "applied": False,
+        }
+    ]
+    assert client.post("/_emulator/release", json={"colour": 1}).status_code == 400
+    assert client.post("/_emulator/release", json={"apply": "yes"}).status_code == 400
+    assert client.post("/_emulator/release", json={"apply": False}).json() == {"released": 1}
+    with pytest.raises(httpx.RemoteProtocolError):
+        answer.result(timeout=10)
+    assert emulator.store.list_tokens("alice") == []
+
+
+def test_release_through_the_control_client(
+    client: httpx.Client, emulator: EmulatorServer, alice: str
+) -> None:
+    with EmulatorControl(emulator.url) as control:
+        control.add_faults("hold@POST *,after_write=true")
+        answer = _in_thread(lambda: client.post("/v1/users/alice/tokens", json={"name": "ci"}))
+        _held(emulator)
+        assert control.faults()["held"][0]["applied"] is True
+        assert control.release() == 1
+        assert answer.result(timeout=10).status_code == 200
+        assert control.release() == 0

@@ -215,3 +215,41 @@ def test_nothing_pending_is_nothing_to_do() -> None:
     deployment: dict[str, Any] = {"resources": []}
     plan = recover.plan_recovery(deployment)
     assert plan == recover.Plan() and deployment["pending_operations"] == []
+
+
+def test_pending_creates_that_touch_nothing_outside_state_are_dropped() -> None:
+    """A kill in the first steps of a first `up`: the stack, a provider or a component.
+
+    The engine makes them itself (a provider resource only loads and configures its plugin),
+    so the next `up` makes them again; refusing them as other providers' creates made the
+    documented recovery fail (found by tests/e2e/test_kill_every_step.py).
+    """
+    stack = {
+        "type": "creating",
+        "resource": {
+            "urn": f"{PREFIX}pulumi:pulumi:Stack::proj-dev",
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+        },
+    }
+    provider = {
+        "type": "creating",
+        "resource": {
+            "urn": PROVIDER.rsplit("::", 1)[0],
+            "custom": True,
+            "type": "pulumi:providers:pulumi-python",
+        },
+    }
+    component = {
+        "type": "creating",
+        "resource": {
+            "urn": f"{PREFIX}motherduck:index:ManagedAccount::etl",
+            "custom": False,
+            "type": "motherduck:index:ManagedAccount",
+        },
+    }
+    for op in (stack, provider, component):
+        deployment = {"resources": [], "pending_operations": [op]}
+        plan = recover.plan_recovery(deployment)
+        assert (plan.dropped, plan.foreign) == ([op["resource"]["urn"]], [])
+        assert deployment["pending_operations"] == []

@@ -171,34 +171,35 @@ def resolve_api_url(config: Mapping[str, Any], env: Mapping[str, str]) -> str:
 
 def resolve_timeout(config: Mapping[str, Any]) -> float:
     """Seconds a single request may take (`motherduck:requestTimeout`)."""
-    found = config_value(config, TIMEOUT_KEY)
-    if found is None:
-        return DEFAULT_TIMEOUT
-    name, raw = found
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {raw!r}")
-    return value
+    return _seconds(config, TIMEOUT_KEY, DEFAULT_TIMEOUT, zero_ok=False, rule="a positive number")
 
 
 def resolve_late_wait(config: Mapping[str, Any]) -> float:
     """Seconds a create may wait for a late request (`motherduck:lateRequestWait`; 0: never)."""
-    found = config_value(config, LATE_WAIT_KEY)
+    return _seconds(
+        config,
+        LATE_WAIT_KEY,
+        DEFAULT_LATE_WAIT,
+        zero_ok=True,
+        rule="a number of seconds, 0 or more (0: never wait for a request that may still land)",
+    )
+
+
+def _seconds(
+    config: Mapping[str, Any], key: str, default: float, *, zero_ok: bool, rule: str
+) -> float:
+    """A finite number of seconds from config (or its alias), else `default`; the rule names it."""
+    found = config_value(config, key)
     if found is None:
-        return DEFAULT_LATE_WAIT
+        return default
     name, raw = found
     try:
         value = float(raw)
     except (TypeError, ValueError):
         value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise ConfigurationError(
-            f"{name} must be a number of seconds, 0 or more (0: never wait for a request "
-            f"that may still land), got {raw!r}"
-        )
+    if not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
+        suffix = "" if "seconds" in rule else " of seconds"
+        raise ConfigurationError(f"{name} must be {rule}{suffix}, got {raw!r}")
     return value
 
 

@@ -1,24 +1,39 @@
-"""What differs between the Pulumi SDK releases we support (README: Supported versions).
+"""How a workaround for a Pulumi SDK behaviour stands down when an SDK release changes what it
+relies on.
 
-`ReadResult` takes the inputs a refresh records only from pulumi 3.216 on; older releases
-accept two positional arguments (a third one was a `TypeError` on every `pulumi refresh`) and
-their provider server ignores an `inputs` attribute. Setting the attribute works on every
-release: the newer servers record the inputs, the older ones keep the inputs from the last
-`pulumi up`, which our `diff` does not read (it compares the recorded outputs).
+Three modules work around SDK behaviour through SDK or standard-library internals
+(`_pickle_guard`, `_report.install`, the gate in `_program`). Each checks that what it touches
+is there and shaped as expected; if not, it leaves Pulumi's stock behaviour in place and calls
+`stand_down`, which logs one debug line, so a new SDK release never breaks a deployment.
+tests/unit/test_sdk_guards.py checks their assumptions against the installed SDK in every cell
+of scripts/matrix (README: Supported versions).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.metadata
+import logging
 
-from pulumi.dynamic import ReadResult
+log = logging.getLogger("motherduck_provider")
 
-#: The first pulumi release whose provider server records the inputs a `read` returns.
-READ_INPUTS_SINCE = (3, 216)
+_stood_down: set[str] = set()
 
 
-def read_result(id_: str, outs: dict[str, Any], inputs: dict[str, Any]) -> ReadResult:
-    """A `ReadResult` carrying `inputs`, on any supported SDK."""
-    result = ReadResult(id_, outs)
-    result.inputs = inputs  # type: ignore[attr-defined, unused-ignore]
-    return result
+def sdk_version() -> str:
+    try:
+        return importlib.metadata.version("pulumi")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def stand_down(workaround: str, why: str) -> None:
+    """Say once per process, at DEBUG, that `workaround` is off and why (the SDK changed)."""
+    if workaround in _stood_down:
+        return
+    _stood_down.add(workaround)
+    log.debug(
+        "%s is off with pulumi %s: %s; Pulumi's stock behaviour applies",
+        workaround,
+        sdk_version(),
+        why,
+    )

@@ -38,7 +38,6 @@ from ..rules import TokenType
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._pickle_guard import pickler_restored
-from ._sdk import read_result
 
 if TYPE_CHECKING:
     from ..models import CreatedToken, TokenInfo
@@ -606,7 +605,7 @@ class AccessTokenProvider(ProviderBase):
                 del inputs[key]  # as stacks from before they existed recorded their inputs
         if outs.get("owner"):
             inputs["owner"] = outs["owner"]
-        return read_result(id_, outs, inputs)
+        return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Rotate in place when due, revoke a previous token whose window has passed, sweep

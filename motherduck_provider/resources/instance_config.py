@@ -34,7 +34,6 @@ from ..rules import InstanceSize
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
-from ._sdk import read_result
 from .service_account import account_leaves, org_of
 
 if TYPE_CHECKING:
@@ -351,7 +350,7 @@ class InstanceConfigProvider(ProviderBase):
         except NotFoundError:
             return ReadResult("", {})
         outs = config_outs(id_, live)
-        return read_result(id_, outs, dict(outs))
+        return ReadResult(id_, outs, dict(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """The API has no reset: leave the remote config as it is, and say so.

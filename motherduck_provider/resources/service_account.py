@@ -28,7 +28,6 @@ from ..errors import (
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
-from ._sdk import read_result
 
 # POSTs of one account before giving up when none gets an answer that decides.
 MAX_POSTS = 3
@@ -187,7 +186,7 @@ class ServiceAccountProvider(ProviderBase):
         if not self._exists(id_):
             return ReadResult("", {})
         inputs = {"username": id_, "adopt": bool(props.get("adopt"))}
-        return read_result(id_, self._outs(inputs), inputs)
+        return ReadResult(id_, self._outs(inputs), inputs)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Only `adopt` can change in place, and it touches nothing remote."""

@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .pulumi_cli import PulumiCLITooOld, require_cli
+
 TYPE_PREFIX = "pulumi-python:dynamic/motherduck:"
 ACCOUNT = TYPE_PREFIX + "ServiceAccount"
 RECREATED = (TYPE_PREFIX + "AccessToken", TYPE_PREFIX + "InstanceConfig")
@@ -151,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     try:
+        require_cli(options.pulumi)
         exported = json.loads(_pulumi(["stack", "export"], options))
         plan = plan_recovery(exported["deployment"])
         for urn in plan.adopted:
@@ -179,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if plan.adopted:
             targets = [arg for urn in plan.adopted for arg in ("--target", urn)]
             _pulumi(["refresh", "--yes", "--skip-preview", *targets], options)
-    except PulumiFailed as exc:
+    except (PulumiFailed, PulumiCLITooOld) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print("recovered; now run `pulumi up`")

@@ -31,6 +31,9 @@ def stand_down(workaround: str, why: str) -> None:
     if workaround in _stood_down:
         return
     _stood_down.add(workaround)
+    from ._report import _configure_logging  # here: _report imports this module
+
+    _configure_logging()  # MOTHERDUCK_LOG=debug (or the engine's -v) shows the line on stderr
     log.debug(
         "%s is off with pulumi %s: %s; Pulumi's stock behaviour applies",
         workaround,

@@ -4,9 +4,9 @@ What we rely on and since when (README: Supported versions): `pulumi refresh --r
 and `pulumi destroy --run-program`, which our error hints name when the admin token changed,
 came with Pulumi's releases of April 2025 (pulumi/pulumi#18868, #19044); 3.163.0 has both and
 is the oldest such release the Go module proxy serves here (the one before it there, 3.106.0,
-predates them); `bash scripts/matrix cli-floor` builds and tests it. Neither a program nor a provider process is told
-the CLI's version by the engine, so the check runs where we start the CLI ourselves: the
-recover command.
+predates them); `bash scripts/matrix cli-floor` builds and tests it. Neither a program nor a
+provider process is told the CLI's version by the engine, so the check runs where we start the
+CLI ourselves: the recover command.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backend_storage as storage
+from .pulumi_cli import PulumiCLITooOld, require_cli
 from .state_edits import AdoptRefused, Plan, adopt_declared, plan_recovery
 
 __all__ = ["Plan", "main", "plan_recovery"]
@@ -159,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     options.advice = ""
     try:
+        require_cli(options.pulumi)
         if _repair_storage(options) and options.dry_run:
             print("the rest can be checked once storage is repaired: run without --dry-run")
             return 0
@@ -174,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdoptRefused as exc:
         print(f"refused: --adopt {exc}", file=sys.stderr)
         return 2
-    except PulumiFailed as exc:
+    except (PulumiFailed, PulumiCLITooOld) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     return _apply(exported, plan, options)
@@ -208,7 +210,7 @@ def _apply(exported: dict[str, Any], plan: Plan, options: argparse.Namespace) ->
         if plan.adopted:
             targets = [arg for urn in plan.adopted for arg in ("--target", urn)]
             _pulumi(["refresh", "--yes", "--skip-preview", *targets], options)
-    except PulumiFailed as exc:
+    except (PulumiFailed, PulumiCLITooOld) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print("recovered; now run `pulumi up`")

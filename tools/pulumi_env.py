@@ -82,10 +82,17 @@ def _install(repo_root: Path) -> Path:
 
 
 def install_pulumi(repo_root: Path | None = None) -> Path:
-    """Run ``scripts/install-pulumi`` once per process and return its bin dir.
+    """Run ``scripts/install-pulumi`` once per process and return its bin dir, or return
+    ``$MOTHERDUCK_PULUMI_BIN`` when set (``scripts/matrix cli-floor`` points it at the oldest
+    supported CLI).
 
     Raises ``RuntimeError`` when the toolchain cannot be installed.
     """
+    given = os.environ.get("MOTHERDUCK_PULUMI_BIN")
+    if given:
+        if not (Path(given) / "pulumi").is_file():
+            raise RuntimeError(f"MOTHERDUCK_PULUMI_BIN={given} has no pulumi binary")
+        return Path(given)
     return _install(Path(repo_root or REPO_ROOT).resolve())
 
 

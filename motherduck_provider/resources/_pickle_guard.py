@@ -6,7 +6,8 @@ never puts the original back (pulumi 3.x, `pulumi/dynamic/dynamic.py`). Every dy
 therefore adds one wrapper: pickling gets slower with each resource, and after about 985 of
 them in one program Python raises `RecursionError`. Our resources construct themselves inside
 `pickler_restored()`, which puts pickle's methods back as they were, so the depth stays at one
-wrapper whatever the size of the stack.
+wrapper whatever the size of the stack. Where pickle has no such methods (another Python), the
+guard stands down (`_sdk.stand_down`) and restores what it found.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ._sdk import stand_down
+
 # What serialize_provider patches on the pure-Python pickler (dill's base class).
 _PATCHED = ("_batch_setitems", "save_dict")
 
@@ -22,8 +25,12 @@ _PATCHED = ("_batch_setitems", "save_dict")
 @contextmanager
 def pickler_restored() -> Iterator[None]:
     """Run a dynamic Resource's construction, then undo the SDK's pickle patches."""
-    pickler = pickle._Pickler
-    saved = {name: pickler.__dict__[name] for name in _PATCHED if name in pickler.__dict__}
+    pickler = getattr(pickle, "_Pickler", None)
+    found = vars(pickler) if isinstance(pickler, type) else {}
+    saved = {name: found[name] for name in _PATCHED if name in found}
+    if len(saved) < len(_PATCHED):
+        missing = ", ".join(f"pickle._Pickler.{n}" for n in _PATCHED if n not in saved)
+        stand_down("the pickle guard", f"{missing} not found")
     try:
         yield
     finally:

@@ -8,7 +8,9 @@ Runs where `ServiceAccount(...)` and friends are constructed, never in the provi
   each resource checks its plain inputs with its provider's own rules as it is constructed and
   carries a hidden input, the *gate*, that settles when that code has run: resolving to nothing
   (an absent property) or failing with every problem found, and then none of the resources is
-  registered. Inputs that are Outputs are still checked by the provider, in preview.
+  registered. Inputs that are Outputs are still checked by the provider, in preview. Should an
+  SDK release change `pulumi.Output`'s constructor, the gate stands down (`_sdk.stand_down`)
+  and each provider's `check` reports its own problems, as without it.
 * **Accounts.** The usernames of the ServiceAccounts declared here, per organization (two
   spellings of one account, usernames being case-insensitive, are a problem), and which
   `username` Outputs come from them, so that InstanceConfig can tell an account this program
@@ -32,6 +34,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from ..config import TOKEN_KEYS, plaintext_token_keys, plaintext_token_warning
 from ..connection import Connection
+from ._sdk import stand_down
 
 
 @dataclass
@@ -94,16 +97,43 @@ def admit(kind: str, name: str, found: Sequence[CheckFailure]) -> pulumi.Output[
         if problems:
             raise pulumi.RunError(_message(problems))
         return None
-    run.problems.extend(problems)
     if run.gate is None or run.gate.done():
-        run.gate = run.loop.create_future()
-        run.loop.call_soon(_settle, run, run.gate)
-        known: asyncio.Future[bool] = run.loop.create_future()
-        known.set_result(True)
-        secret: asyncio.Future[bool] = run.loop.create_future()
-        secret.set_result(False)
-        run.gate_output = pulumi.Output(set(), run.gate, known, secret)
+        gate: asyncio.Future[None] = run.loop.create_future()
+        gate_output = _gate_output(run.loop, gate)
+        if gate_output is None:
+            # Stock behaviour: each resource is registered and its provider's `check` reports
+            # its own problems, the engine stopping at the first.
+            return None
+        run.gate, run.gate_output = gate, gate_output
+        run.loop.call_soon(_settle, run, gate)
+    run.problems.extend(problems)
     return run.gate_output
+
+
+# `pulumi.Output(resources, future, is_known, is_secret)`: the SDK's own constructor, the one
+# way to make an Output from a future, with these parameters in every SDK release we support.
+_OUTPUT_PARAMETERS = ["resources", "future", "is_known", "is_secret"]
+
+
+def _gate_output(
+    loop: asyncio.AbstractEventLoop, gate: asyncio.Future[None]
+) -> pulumi.Output[None] | None:
+    """An Output that settles with `gate`, known and not secret; None if the SDK changed."""
+    try:
+        parameters = list(inspect.signature(pulumi.Output.__init__).parameters)[1:5]
+    except (TypeError, ValueError):
+        parameters = []
+    if parameters != _OUTPUT_PARAMETERS:
+        stand_down(
+            "the program-side input check",
+            f"pulumi.Output takes ({', '.join(parameters)}), not ({', '.join(_OUTPUT_PARAMETERS)})",
+        )
+        return None
+    known: asyncio.Future[bool] = loop.create_future()
+    known.set_result(True)
+    secret: asyncio.Future[bool] = loop.create_future()
+    secret.set_result(False)
+    return pulumi.Output(set(), gate, known, secret)
 
 
 def _settle(run: _Run, gate: asyncio.Future[None]) -> None:

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import APIError, ForbiddenError, MotherDuckError, UnauthorizedError, one_line, redact
+from ._sdk import stand_down
 
 log = logging.getLogger("motherduck_provider")
 
@@ -176,8 +177,9 @@ def _configure_logging() -> None:
 def install() -> bool:
     """Render our errors as one line in Pulumi's provider server; True if it is in place.
 
-    Does nothing outside that server (a program, a test, a REPL) or when the server module
-    does not look as expected (another Pulumi version): errors then stay tracebacks.
+    Does nothing outside that server (a program, a test, a REPL). When the server module does
+    not look as expected (another Pulumi version) errors stay tracebacks, with one debug line
+    saying so (`_sdk.stand_down`).
     """
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
@@ -186,7 +188,12 @@ def install() -> bool:
     current = getattr(main, "traceback", None)
     if isinstance(current, _TracebackShim):
         return True
-    if current is not traceback or not hasattr(main, "_abort_with_traceback"):
+    if current is not traceback or not callable(getattr(main, "_abort_with_traceback", None)):
+        _configure_logging()
+        stand_down(
+            "one-line errors",
+            f"{_SERVER_MODULE} has no `traceback` module global or no `_abort_with_traceback`",
+        )
         return False
     main.traceback = _TracebackShim(traceback)  # type: ignore[attr-defined]
     _configure_logging()

@@ -1,0 +1,251 @@
+"""What our SDK workarounds rely on, checked against the installed Pulumi SDK, and what each
+does when a release changes it (README: Supported versions). Every cell of `scripts/matrix`
+runs these, so a new SDK release that moves something fails here, loudly, before a user's
+deployment meets it; the fallback tests simulate such a release.
+
+* the SDK floor (pyproject.toml): `ReadResult` takes `inputs`, the server aborts with a message.
+* `_pickle_guard`: the SDK's `serialize_provider` patches `pickle._Pickler._batch_setitems`
+  and `save_dict` while it pickles a provider.
+* `_report.install`: Pulumi's provider server (`python -m pulumi.dynamic`) reports provider
+  errors through its module global `traceback`, in `_abort_with_traceback`.
+* the gate in `_program`: `pulumi.Output(resources, future, is_known, is_secret)` makes an
+  Output whose failure stops the serialization of the inputs that carry it (registration).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import importlib.metadata
+import importlib.util
+import inspect
+import logging
+import pickle
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.dynamic import CheckFailure, ReadResult, ResourceProvider
+from pulumi.dynamic import dynamic as sdk_dynamic
+from pulumi.runtime import rpc
+
+from motherduck_provider import errors
+from motherduck_provider.resources import _program, _report, _sdk
+from motherduck_provider.resources._pickle_guard import pickler_restored
+
+SERVER_MODULE = "pulumi.dynamic.__main__"
+SDK_FLOOR = (3, 260)
+LOGGER = "motherduck_provider"
+
+
+def sdk_version() -> tuple[int, int]:
+    major, minor = importlib.metadata.version("pulumi").split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.fixture(autouse=True)
+def fresh_stand_downs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sdk, "_stood_down", set())
+
+
+def stand_down_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == LOGGER and r.levelno == logging.DEBUG and " is off with pulumi " in r.message
+    ]
+
+
+# --- what the SDK floor was chosen for ------------------------------------------------------------
+
+
+def test_the_sdk_floor_has_what_we_need() -> None:
+    """pulumi < 3.216: `ReadResult` had no `inputs` (every refresh crashed); < 3.260: the provider
+    server had no `_abort_with_traceback` (errors were multi-line tracebacks)."""
+    assert sdk_version() >= SDK_FLOOR, importlib.metadata.version("pulumi")
+    assert "inputs" in inspect.signature(ReadResult.__init__).parameters
+    assert "_abort_with_traceback" in server_source()[0]
+
+
+# --- the pickle guard --------------------------------------------------------------------------
+
+
+class _Provider(ResourceProvider):
+    pass
+
+
+def test_the_sdk_patches_the_pickler_methods_the_guard_restores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    originals = {name: vars(pickle._Pickler)[name] for name in ("_batch_setitems", "save_dict")}
+    seen: dict[str, Any] = {}
+    real_dumps = sdk_dynamic.dill.dumps
+
+    def spy(*args: Any, **kwargs: Any) -> bytes:
+        seen.update({name: vars(pickle._Pickler)[name] for name in originals})
+        return real_dumps(*args, **kwargs)
+
+    monkeypatch.setattr(sdk_dynamic.dill, "dumps", spy)
+    try:
+        with pickler_restored():
+            sdk_dynamic.serialize_provider(_Provider())
+        patched = [name for name in originals if seen[name] is not originals[name]]
+        assert patched == list(originals), (
+            f"pulumi {importlib.metadata.version('pulumi')} no longer patches "
+            f"{sorted(set(originals) - set(patched))} while pickling a provider: "
+            "resources/_pickle_guard.py may be obsolete"
+        )
+        assert {name: vars(pickle._Pickler)[name] for name in originals} == originals
+    finally:
+        for name, value in originals.items():
+            setattr(pickle._Pickler, name, value)
+
+
+def test_pickle_guard_stands_down_without_the_pickler(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    monkeypatch.delattr(pickle, "_Pickler")
+    for _ in range(2):
+        with pickler_restored():
+            pass
+    (line,) = stand_down_lines(caplog)
+    assert line.startswith("the pickle guard is off with pulumi ")
+    assert "pickle._Pickler._batch_setitems, pickle._Pickler.save_dict not found" in line
+
+
+def test_pickle_guard_restores_what_is_there(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    monkeypatch.delattr(pickle._Pickler, "save_dict")
+    original = vars(pickle._Pickler)["_batch_setitems"]
+    with pickler_restored():
+        monkeypatch.setattr(pickle._Pickler, "_batch_setitems", lambda *a: None)
+    assert vars(pickle._Pickler)["_batch_setitems"] is original
+    (line,) = stand_down_lines(caplog)
+    assert "pickle._Pickler.save_dict not found" in line
+
+
+# --- one-line errors in Pulumi's provider server ------------------------------------------------
+
+
+def server_source() -> tuple[str, Any]:
+    spec = importlib.util.find_spec(SERVER_MODULE)
+    assert spec is not None and spec.origin, f"{SERVER_MODULE} is not in this pulumi"
+    with open(spec.origin, encoding="utf-8") as f:
+        return f.read(), spec
+
+
+@pytest.fixture
+def real_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
+    """The installed SDK's provider server module as `__main__`, without starting the server."""
+    source, spec = server_source()
+    tree = ast.parse(source)
+    # Drop the module-level `main()` call (some releases guard it with `if __name__ == ...`).
+    tree.body = [
+        node
+        for node in tree.body
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))
+        and not isinstance(node, ast.If)
+    ]
+    module = types.ModuleType("__main__")
+    module.__spec__ = spec
+    module.__file__ = spec.origin
+    exec(compile(tree, spec.origin, "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "__main__", module)
+    monkeypatch.setattr(sys, "argv", ["pulumi.dynamic", "127.0.0.1:1"])
+    monkeypatch.setattr(_report.log, "handlers", [])
+    yield module
+
+
+def test_the_server_reports_errors_through_its_traceback_global() -> None:
+    source, _ = server_source()
+    tree = ast.parse(source)
+    imports = {
+        alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert "traceback" in imports, f"{SERVER_MODULE} no longer imports traceback"
+    (wrapper,) = [
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_abort_with_traceback"
+    ]
+    assert "traceback.format_exc()" in ast.unparse(wrapper)
+    servicer = next(n for n in tree.body if isinstance(n, ast.ClassDef) and "Servicer" in n.name)
+    wrapped = {
+        n.name
+        for n in servicer.body
+        if isinstance(n, ast.FunctionDef)
+        and any(ast.unparse(d) == "_abort_with_traceback" for d in n.decorator_list)
+    }
+    assert {"Check", "Diff", "Create", "Read", "Update", "Delete"} <= wrapped
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.details: str | None = None
+
+    def abort(self, code: Any, details: str) -> None:
+        self.details = details
+
+
+def test_one_line_errors_in_the_real_server(real_server: types.ModuleType) -> None:
+    assert _report.install() is True
+    context = _Context()
+
+    def create(self: Any, request: Any, context: Any) -> None:
+        raise errors.ConfigurationError("no MotherDuck admin token")
+
+    real_server._abort_with_traceback(create)(None, None, context)
+    assert context.details == "no MotherDuck admin token"
+
+
+def test_errors_stay_tracebacks_when_the_server_changed(
+    real_server: types.ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    del real_server._abort_with_traceback
+    assert _report.install() is False and _report.install() is False
+    assert real_server.traceback is sys.modules["traceback"]
+    (line,) = stand_down_lines(caplog)
+    assert line.startswith("one-line errors is off with pulumi ")
+
+
+# --- the registration gate ----------------------------------------------------------------------
+
+
+def test_a_failed_gate_stops_the_serialization_of_inputs() -> None:
+    async def run() -> tuple[str, Any]:
+        gate = _program.admit("ServiceAccount", "a", [CheckFailure("username", "username: bad")])
+        assert isinstance(gate, pulumi.Output)
+        with pytest.raises(pulumi.RunError) as failed:
+            await rpc.serialize_properties({"username": "a", "gate": gate}, {})
+        fine = _program.admit("ServiceAccount", "b", [])
+        serialized = await rpc.serialize_properties({"username": "b", "gate": fine}, {})
+        return str(failed.value), dict(serialized)
+
+    failed, serialized = asyncio.run(run())
+    assert "invalid inputs, 1 problem" in failed and "ServiceAccount 'a': username: bad" in failed
+    assert serialized == {"username": "b"}  # an open gate is an absent property
+
+
+def test_the_gate_stands_down_when_output_changed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+
+    def changed_init(self: Any, future: Any, *, dependencies: Any = None) -> None:
+        raise AssertionError("not to be called")
+
+    monkeypatch.setattr(pulumi.Output, "__init__", changed_init)
+
+    async def run() -> list[Any]:
+        bad = [CheckFailure("username", "username: bad")]
+        return [_program.admit("ServiceAccount", n, bad) for n in ("a", "b")]
+
+    assert asyncio.run(run()) == [None, None]  # no gate: each provider's check reports
+    (line,) = stand_down_lines(caplog)
+    assert line.startswith("the program-side input check is off with pulumi ")
+    assert "pulumi.Output takes (future, dependencies)" in line

@@ -86,22 +86,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not sep or var not in os.environ:
             raise FleetError(f"--secret: {item!r}: give KEY=ENVVAR with ENVVAR set")
         values[key] = auto.ConfigValue(os.environ[var], secret=True)
-    from .assignment import SHARDS_KEY
+    from .shards import create_stacks
 
+    create_stacks(fleet, spec.stacks, spec.shards, values)
     for k, name in enumerate(spec.stacks):
-        stack = auto.create_or_select_stack(
-            stack_name=name,
-            work_dir=str(fleet.project),
-            opts=auto.LocalWorkspaceOptions(
-                work_dir=str(fleet.project), env_vars=fleet.env, pulumi_command=fleet.command
-            ),
-        )
-        stack.set_all_config(
-            {
-                **values,
-                f"motherduck:{SHARDS_KEY}": auto.ConfigValue(str(spec.shards)),
-            }
-        )
         print(f"{name}: ready (shard {k} of {spec.shards})")
     spec.save(fleet.project)
     return 0

@@ -20,6 +20,7 @@ from typing import Any
 from .assignment import CONFIG_NAMESPACE, PINS_KEY, SHARDS_KEY, account_key, shard_of
 from .layout import FleetError, FleetFile
 from .runner import Fleet
+from .shards import create_stacks
 
 DYNAMIC = "pulumi-python:dynamic/motherduck:"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -151,18 +152,11 @@ def reshard(fleet: Fleet, spec: FleetFile, shards: int, say: Print) -> FleetFile
     new = FleetFile(spec.stack_prefix, shards)
     pins = {u: k for u, k in read_pins(fleet, spec.stack(0)).items() if k < shards}
     base = fleet.open(spec.stack(0)).get_all_config()
-    for k in range(spec.shards, shards):  # new stacks get shard 0's config (secrets stay secret)
-        stack = auto.create_or_select_stack(
-            stack_name=new.stack(k),
-            work_dir=str(fleet.project),
-            opts=auto.LocalWorkspaceOptions(
-                work_dir=str(fleet.project), env_vars=fleet.env, pulumi_command=fleet.command
-            ),
-        )
-        stack.set_all_config(
-            {name: auto.ConfigValue(v.value, v.secret) for name, v in base.items()}
-        )
-        say(f"{new.stack(k)}: created")
+    copied = {name: auto.ConfigValue(v.value, v.secret) for name, v in base.items()}
+    added = [new.stack(k) for k in range(spec.shards, shards)]
+    create_stacks(fleet, added, shards, copied)  # shard 0's config; secrets stay secret
+    for name in added:
+        say(f"{name}: created")
     moves: dict[tuple[str, str], set[str]] = defaultdict(set)
     for k, source in enumerate(spec.stacks):
         for username, urns in stack_units(fleet, source).items():

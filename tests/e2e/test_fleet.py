@@ -65,6 +65,31 @@ class FleetProject:
         args = ["outputs", "--show-secrets"] if show_secrets else ["outputs"]
         return dict(json.loads(self.run(*args).stdout))
 
+    def consumer(self, shards: int) -> Callable[..., Any]:
+        """`up` the consumer project (FleetReference); return `pulumi <args>` -> parsed JSON."""
+        project = self.project / "consumer"
+        manifest = project / "Pulumi.yaml"
+        manifest.write_text(
+            manifest.read_text().replace("virtualenv: ../../../.venv", f"virtualenv: {sys.prefix}")
+        )
+
+        def pulumi(*args: str) -> Any:
+            proc = subprocess.run(
+                [str(self.pulumi), "--non-interactive", *args],
+                cwd=project,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert proc.returncode == 0, f"pulumi {args}\n{proc.stdout}\n{proc.stderr}"
+            return json.loads(proc.stdout) if "--json" in args or "export" in args else None
+
+        pulumi("stack", "init", "dev")
+        pulumi("config", "set", "shards", str(shards))
+        pulumi("up", "--yes", "--skip-preview")
+        return pulumi
+
     def export(self, stack: str) -> dict[str, Any]:
         proc = subprocess.run(
             [str(self.pulumi), "--non-interactive", "stack", "export", "--stack", stack],
@@ -206,6 +231,12 @@ def test_fleet_crash_rerun_outputs_move_reshard_destroy(
     assert all(len(secret) > 20 for secret in before["tokens"].values())
     for secret in before["tokens"].values():
         assert secret not in json.dumps(masked)
+    consumer = fleet.consumer(shards=3)
+    assert consumer("stack", "output", "tenants", "--json") == sorted(TENANTS)
+    assert consumer("stack", "output", "tokens", "--json") == "[secret]"
+    assert consumer("stack", "output", "tokens", "--json", "--show-secrets") == before["tokens"]
+    exported = json.dumps(consumer("stack", "export"))
+    assert not [s for s in before["tokens"].values() if s in exported]
     emulator.store.faults.clear()
     deletes = emulator.store.count(operation=DELETE_ACCOUNT)
     calls = len(emulator.store.requests)

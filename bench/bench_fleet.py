@@ -98,7 +98,7 @@ def main() -> None:
             f"{time.strftime('%Y-%m-%d')}",
             flush=True,
         )
-        print(f"{'phase':<10} {'seconds':>8} {'calls':>7} {'floor':>7} {'null s':>8} {'failed':>6}")
+        print(f"{'phase':<10} {'seconds':>8} {'calls':>7} {'floor':>7} {'null s':>8}")
         for name, operation, no_changes in PHASES:
             row: dict[str, object] = {"phase": name}
             for mode, (fleet, spec) in fleets.items():
@@ -124,7 +124,7 @@ def main() -> None:
                     row["null_seconds"] = round(seconds, 1)
             print(
                 f"{name:<10} {row['seconds']:>8} {row['calls']:>7} "
-                f"{floor(name, args.accounts):>7} {row.get('null_seconds', '-'):>8} {0:>6}",
+                f"{floor(name, args.accounts):>7} {row.get('null_seconds', '-'):>8}",
                 flush=True,
             )
             rows.append(row)

@@ -3,8 +3,8 @@
 One shard's `pulumi` is killed (by pid) while the emulator holds its account POST; the other
 shards finish; `recover --failed` and `up --failed` bring back exactly that shard. Then the
 union of the shards' states is held against what the emulator holds (0 orphans, 0 duplicates),
-the outputs are gathered, one account is moved and the fleet is resharded to 2 (token ids and
-secrets unchanged, no deletes, the next `up` a no-op) and everything is destroyed.
+the outputs are gathered, one account is moved and the fleet is resharded to 4, then 2 (token
+ids and secrets unchanged, no deletes, the next `up` a no-op) and everything is destroyed.
 """
 
 from __future__ import annotations
@@ -249,13 +249,15 @@ def test_fleet_crash_rerun_outputs_move_reshard_destroy(
     assert fleet.outputs(show_secrets=True) == before
     assert moved in account_units(fleet.export("shard-0")["resources"])
     assert moved not in account_units(fleet.export("shard-1")["resources"])
-    fleet.run("reshard", "--shards", "2")
-    fleet.run("up", "--expect-no-changes")
-    assert fleet.outputs(show_secrets=True) == before
+    for shards in (4, 2):  # grow (new stacks get the config, the secret too), then shrink
+        fleet.run("reshard", "--shards", str(shards))
+        fleet.run("up", "--expect-no-changes")
+        assert fleet.outputs(show_secrets=True) == before
+        assert_fleet_matches(emulator, fleet, shards)
     assert len(emulator.store.requests) == calls  # moves, no-op ups, outputs: no API call
     assert emulator.store.count(operation=DELETE_ACCOUNT) == deletes == 0
-    assert_fleet_matches(emulator, fleet, 2)
     assert not (fleet.project / "Pulumi.shard-2.yaml").exists()
+    assert emulator.admin_token not in (fleet.project / "Pulumi.shard-1.yaml").read_text()
 
     fleet.run("destroy")
     assert not emulator.store.users

@@ -5,9 +5,9 @@ API calls (the emulator's count; the runner's call logs must agree), the call fl
 seconds of the same fleet with a provider that makes no calls (`null_provider.py`: the engines'
 own cost). Both fleets run phase by phase, interleaved, so machine load hits both alike.
 
-Run: `.venv/bin/python bench/bench_fleet.py --accounts 1000 --shards 10 [--parallel P]
-[--latency 0.05] [--json out.json]`. Loopback only; the emulator runs in this process.
-Figures, not a test: the machine's load moves them.
+Run: `.venv/bin/python bench/bench_fleet.py --accounts 1000 --shards 20 [--parallel P]
+[--latency 0.05] [--no-null] [--phases up destroy] [--json out.json]`. Loopback only; the
+emulator runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -77,6 +77,12 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="added seconds per API call")
     parser.add_argument("--no-null", action="store_true", help="skip the no-call provider")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=[p[0] for p in PHASES],
+        help="run only these (in the usual order; `up` and `destroy` always run)",
+    )
     args = parser.parse_args()
     if not 1 <= args.accounts <= 20000 or not 1 <= args.shards <= 200:
         parser.error("--accounts within 1..20000, --shards within 1..200")
@@ -99,7 +105,8 @@ def main() -> None:
             flush=True,
         )
         print(f"{'phase':<10} {'seconds':>8} {'calls':>7} {'floor':>7} {'null s':>8}")
-        for name, operation, no_changes in PHASES:
+        wanted = set(args.phases or [p[0] for p in PHASES]) | {"up", "destroy"}
+        for name, operation, no_changes in (p for p in PHASES if p[0] in wanted):
             row: dict[str, object] = {"phase": name}
             for mode, (fleet, spec) in fleets.items():
                 before = len(server.store.requests)

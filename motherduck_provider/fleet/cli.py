@@ -104,6 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not stacks:
         print(f"fleet {args.command}: no shard to run" + (" (none failed)" if args.failed else ""))
         return 0
+    record = RunRecord(fleet.project)
+    # Until a shard ends, its record says `running`: if this runner is killed, `--failed`
+    # still picks it up.
+    record.save(args.command, {s: {"result": "running"} for s in stacks})
     start = time.perf_counter()
     outcomes = run_fleet(
         fleet,
@@ -112,8 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.parallel or default_parallel(),
         say=lambda line: print(line, flush=True),
         expect_no_changes=args.expect_no_changes,
+        on_done=lambda o: record.save(args.command, {o.stack: o.to_dict()}),
     )
-    RunRecord(fleet.project).save(args.command, {o.stack: o.to_dict() for o in outcomes})
     print(render(args.command, outcomes, time.perf_counter() - start))
     return 0 if all(o.result == "succeeded" for o in outcomes) else 1
 
@@ -127,7 +131,11 @@ def cmd_outputs(args: argparse.Namespace) -> int:
         name: {k: (v.value, v.secret) for k, v in fleet.open(name).outputs().items()}
         for name in spec.stacks
     }
-    print(json.dumps(merge_outputs(per_stack, args.show_secrets), indent=2, sort_keys=True))
+    try:
+        merged = merge_outputs(per_stack, args.show_secrets)
+    except ValueError as exc:
+        raise FleetError(str(exc)) from None
+    print(json.dumps(merged, indent=2, sort_keys=True))
     return 0
 
 

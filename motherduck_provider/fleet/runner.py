@@ -195,17 +195,25 @@ def run_fleet(
     parallel: int,
     say: Print = print,
     expect_no_changes: bool = False,
+    on_done: Callable[[ShardOutcome], None] | None = None,
 ) -> list[ShardOutcome]:
-    """Run `operation` on `stacks`, at most `parallel` at once, each to its end."""
+    """Run `operation` on `stacks`, at most `parallel` at once, each to its end.
+
+    `on_done` gets each outcome as its shard ends (one at a time), so a record of them
+    survives a runner that is itself killed later.
+    """
     lock = threading.Lock()
 
     def locked_say(line: str) -> None:
         with lock:
             say(line)
 
+    def one(stack: str) -> ShardOutcome:
+        outcome = run_shard(fleet, stack, operation, locked_say, expect_no_changes)
+        if on_done is not None:
+            with lock:
+                on_done(outcome)
+        return outcome
+
     with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
-        return list(
-            pool.map(
-                lambda s: run_shard(fleet, s, operation, locked_say, expect_no_changes), stacks
-            )
-        )
+        return list(pool.map(one, stacks))

@@ -121,6 +121,8 @@ def test_fleet_file_and_run_record(tmp_path: Path) -> None:
     record.save("up", {"tenants-2": {"result": "failed"}})  # one CI job's shard
     assert record.failed("up") == ["tenants-0", "tenants-2"]
     assert record.failed("preview") == []
+    record.save("up", {"tenants-1": {"result": "running"}})  # its runner was killed
+    assert record.failed("up") == ["tenants-0", "tenants-1", "tenants-2"]
 
 
 def test_summary_has_a_row_per_shard_a_total_and_the_errors() -> None:

@@ -23,6 +23,7 @@ from .._version import __version__
 from ..config import Settings
 from ..errors import NotFoundError, ResponseShapeError, TransportError, error_from_response
 from . import _retry
+from ._calls import record_call
 
 if TYPE_CHECKING:
     import httpx
@@ -248,6 +249,7 @@ class HttpSession:
                     headers={"Authorization": f"Bearer {self._token.reveal()}"},
                 )
             except httpx.HTTPError as exc:
+                record_call(method, None)
                 failure = self._transport_error(method, path, exc)
                 log.info(
                     "%s %s -> %s after %.3fs (attempt %d)",
@@ -263,6 +265,7 @@ class HttpSession:
                     self._sleep(_retry.backoff_delay(attempt, rng=self._rng))
                     continue
                 raise failure from exc
+            record_call(method, response.status_code)
             log.info(
                 "%s %s -> %d in %.3fs (attempt %d)",
                 method,

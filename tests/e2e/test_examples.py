@@ -151,6 +151,15 @@ EXPECTED: dict[str, Expected] = {
         check=check_adopted,
     ),
     "token-to-consumer": Expected(tokens={"app_backend": ["read_write"]}, secrets=1),
+    "tenant-fleet": Expected(  # as one plain stack (no fleet config): every tenant
+        tokens={
+            t: ["read_scaling"]
+            for t in json.loads((EXAMPLES_DIR / "tenant-fleet" / "tenants.json").read_text())
+        },
+        configs={"acme": {"read_scaling": {"instance_size": "pulse", "flock_size": 1}}},
+        secrets=8,
+        config={"protect": "false"},
+    ),
     "token-overlap-rotation": Expected(
         tokens={"bi_service": ["read_write"]}, secrets=1, check=check_overlap_schedule
     ),

@@ -1,0 +1,219 @@
+"""Run one Pulumi operation over a fleet's shards with the Automation API, several at once.
+
+Each shard is its own stack: its own engine, provider process and state file, so shards run
+side by side and one shard's failure never touches another's. The runner waits for all of them
+and reports each shard's outcome (counts from the engine's events, API calls from the call log
+the provider appends to, seconds); what failed is recorded so `--failed` can run exactly those
+shards again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..client._calls import CALL_LOG_ENV, count_calls
+from .layout import call_log
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+OPERATIONS = ("preview", "up", "refresh", "destroy")
+# Seconds between two progress lines of one shard while it runs.
+PROGRESS_EVERY = 10.0
+# Error lines kept per failed shard for the summary.
+ERRORS_KEPT = 3
+
+Print = Callable[[str], None]
+
+
+def default_parallel() -> int:
+    """Shards run at once by default: two per core (a shard waits on the API half the time)."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+@dataclass
+class ShardOutcome:
+    """What one shard's run did; `result` is `succeeded` or `failed`."""
+
+    stack: str
+    result: str = "failed"
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    same: int = 0
+    failed: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_CREATED = {"create", "create-replacement", "import", "import-replacement"}
+_UPDATED = {"update", "replace"}
+_DELETED = {"delete", "delete-replaced", "discard", "discard-replaced"}
+
+
+class _Tally:
+    """Counts one shard's engine events as they arrive (the Automation API's event thread)."""
+
+    def __init__(self, outcome: ShardOutcome, say: Print) -> None:
+        self.outcome = outcome
+        self.say = say
+        self.failed_urns: set[str] = set()
+        self.next_line = time.monotonic() + PROGRESS_EVERY
+        self.summary: dict[str, int] | None = None
+
+    def add(self, op: str, count: int = 1) -> None:
+        o = self.outcome
+        if op in _CREATED:
+            o.created += count
+        elif op in _UPDATED:
+            o.updated += count
+        elif op in _DELETED:
+            o.deleted += count
+        elif op == "same":
+            o.same += count
+
+    def on_event(self, event: auto.EngineEvent) -> None:
+        if event.res_outputs_event is not None:
+            self.add(str(event.res_outputs_event.metadata.op.value))
+        elif event.res_op_failed_event is not None:
+            self.failed_urns.add(event.res_op_failed_event.metadata.urn)
+        elif event.diagnostic_event is not None:
+            diag = event.diagnostic_event
+            if diag.severity == "error":
+                if diag.urn:
+                    self.failed_urns.add(diag.urn)
+                line = diag.message.strip().splitlines()
+                if line and len(self.outcome.errors) < ERRORS_KEPT:
+                    self.outcome.errors.append(line[0][:300])
+        elif event.summary_event is not None:
+            self.summary = {
+                str(k.value if hasattr(k, "value") else k): v
+                for k, v in (event.summary_event.resource_changes or {}).items()
+            }
+        now = time.monotonic()
+        if now >= self.next_line:
+            self.next_line = now + PROGRESS_EVERY
+            o = self.outcome
+            self.say(
+                f"{o.stack}: running, {o.created} created, {o.updated} updated, "
+                f"{o.deleted} deleted, {o.same} unchanged"
+            )
+
+    def finish(self) -> None:
+        o = self.outcome
+        if self.summary is not None:  # the engine's own totals (a preview has only these)
+            o.created = o.updated = o.deleted = o.same = 0
+            for op, count in self.summary.items():
+                self.add(op, count)
+        o.failed = len(self.failed_urns)
+
+
+@dataclass
+class Fleet:
+    """The shard stacks of one project, opened on demand with one environment each."""
+
+    project: Path
+    command: auto.PulumiCommand
+    env: dict[str, str] = field(default_factory=dict)
+
+    def open(self, stack: str, extra_env: dict[str, str] | None = None) -> auto.Stack:
+        from pulumi import automation as auto
+
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(self.project),
+            env_vars={**self.env, **(extra_env or {})},
+            pulumi_command=self.command,
+        )
+        return auto.select_stack(stack_name=stack, work_dir=str(self.project), opts=options)
+
+
+def run_shard(
+    fleet: Fleet, stack_name: str, operation: str, say: Print, expect_no_changes: bool = False
+) -> ShardOutcome:
+    """One operation on one shard; never raises for the shard's own failure."""
+    from pulumi import automation as auto
+
+    outcome = ShardOutcome(stack_name)
+    tally = _Tally(outcome, say)
+    log = call_log(fleet.project, stack_name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"")
+    start = time.perf_counter()
+    say(f"{stack_name}: {operation} started")
+    try:
+        stack = fleet.open(stack_name, {CALL_LOG_ENV: str(log.resolve())})
+        common: dict[str, Any] = {"on_event": tally.on_event, "color": "never"}
+        if operation == "preview":
+            stack.preview(expect_no_changes=expect_no_changes or None, **common)
+        elif operation == "up":
+            stack.up(expect_no_changes=expect_no_changes or None, **common)
+        elif operation == "refresh":
+            stack.refresh(expect_no_changes=expect_no_changes or None, **common)
+        elif operation == "destroy":
+            stack.destroy(**common)
+        else:
+            raise ValueError(f"operation: {operation!r} is not one of {', '.join(OPERATIONS)}")
+        outcome.result = "succeeded"
+    except auto.CommandError as exc:
+        if not outcome.errors:
+            outcome.errors.append(_last_line(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one shard's failure never stops the others
+        outcome.errors.append(f"{type(exc).__name__}: {_last_line(str(exc))}")
+    tally.finish()
+    outcome.seconds = round(time.perf_counter() - start, 1)
+    outcome.calls = count_calls(log)
+    if outcome.result == "succeeded" and outcome.failed:
+        outcome.result = "failed"
+    say(
+        f"{stack_name}: {operation} {outcome.result} in {outcome.seconds:.1f}s, "
+        f"{outcome.created} created, {outcome.updated} updated, {outcome.deleted} deleted, "
+        f"{outcome.calls} API calls"
+    )
+    return outcome
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else "failed")[:300]
+
+
+def run_fleet(
+    fleet: Fleet,
+    stacks: Sequence[str],
+    operation: str,
+    parallel: int,
+    say: Print = print,
+    expect_no_changes: bool = False,
+    on_done: Callable[[ShardOutcome], None] | None = None,
+) -> list[ShardOutcome]:
+    """Run `operation` on `stacks`, at most `parallel` at once, each to its end.
+
+    `on_done` gets each outcome as its shard ends (one at a time), so a record of them
+    survives a runner that is itself killed later.
+    """
+    lock = threading.Lock()
+
+    def locked_say(line: str) -> None:
+        with lock:
+            say(line)
+
+    def one(stack: str) -> ShardOutcome:
+        outcome = run_shard(fleet, stack, operation, locked_say, expect_no_changes)
+        if on_done is not None:
+            with lock:
+                on_done(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max(1, min(parallel, len(stacks)))) as pool:
+        return list(pool.map(one, stacks))

@@ -779,19 +779,31 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     """
 
     username: pulumi.Output[str]
+    """The service account the token belongs to."""
     name: pulumi.Output[str]
+    """The token's name (MotherDuck shows a token created here as `<name> [pulumi:<mark>]`)."""
     ttl: pulumi.Output[int | None]
+    """Seconds the token is valid from its creation; unset: it never expires."""
     token_type: pulumi.Output[str]
+    """read_write (the default) or read_scaling."""
     rotate_before: pulumi.Output[int | None]
+    """Rotate the token (in place) this many seconds before it expires; needs `ttl`."""
     keep_previous_for: pulumi.Output[int | None]
+    """Seconds the token a rotation replaced stays valid, as `previous_token`."""
     rotation_trigger: pulumi.Output[str | None]
+    """Any string; a new value rotates the token at the next `pulumi up`."""
     adopt_token_id: pulumi.Output[str | None]
+    """Track an existing token (`username/token_id` or the bare id), its metadata only."""
     token: pulumi.Output[str | None]
     """The secret; shown once by MotherDuck, kept encrypted in state; None when adopted."""
     token_id: pulumi.Output[str]
+    """The current token's id (a rotation changes it; the resource id stays)."""
     expire_at: pulumi.Output[str | None]
+    """When the current token expires (UTC); None without `ttl`."""
     created_ts: pulumi.Output[str]
+    """When the current token was created (UTC)."""
     read_only: pulumi.Output[bool]
+    """Whether the token is read-only (a read_scaling token)."""
     mark: pulumi.Output[str | None]
     """This resource's mark: MotherDuck shows the token as `<name> [pulumi:<mark>]`."""
     rotates_at: pulumi.Output[str | None]

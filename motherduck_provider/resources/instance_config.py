@@ -385,6 +385,7 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
     """
 
     username: pulumi.Output[str]
+    """The account whose Duckling configuration this is."""
     read_write: pulumi.Output[dict[str, Any]]
     """`instance_size` and, except for pulse, `cooldown_seconds` as the server applied them."""
     read_scaling: pulumi.Output[dict[str, Any]]

@@ -1,0 +1,161 @@
+"""The plugin's provider: each RPC of a custom resource delegates to its dynamic provider.
+
+One instance of each dynamic provider (`ServiceAccountProvider`, ...) serves every resource of
+its type; `configure` hands them the stack's `motherduck:*` settings exactly as the dynamic
+provider server does, so settings, rules, retries and messages are the dynamic providers' own.
+The methods block (HTTP, bounded waits), so each runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from pulumi.dynamic import ConfigureRequest as DynamicConfigureRequest
+from pulumi.provider.experimental import provider as rpc
+from pulumi.provider.experimental.property_value import PropertyValue
+
+from .._version import __version__
+from ..errors import MotherDuckError
+from ..resources import AccessTokenProvider, InstanceConfigProvider, ServiceAccountProvider
+from ..resources._base import ProviderBase
+from ..resources._report import render
+from ..resources.access_token import owner_of
+from . import schema
+from .properties import camel, from_plain, secret_keys, to_plain
+
+PACKAGE = "motherduck"
+T = TypeVar("T")
+
+
+class PluginError(Exception):
+    """A provider method's `MotherDuckError` as the one line the engine shows."""
+
+
+def _urn_parts(urn: str) -> tuple[str, str, str]:
+    """(stack, project, resource name) of `urn:pulumi:<stack>::<project>::<type>::<name>`."""
+    _, rest = urn.split("urn:pulumi:", 1)
+    stack, project, _type, name = rest.split("::", 3)
+    return stack, project, name
+
+
+def settings_config(
+    variables: Mapping[str, str], args: Mapping[str, PropertyValue]
+) -> dict[str, Any]:
+    """The `motherduck:<key>` settings from a Configure request, as `ProviderBase` reads them.
+
+    The engine sends them twice: `variables` (`motherduck:config:<key>` -> text) and `args`
+    (`<key>` -> value, secrets marked); `args` wins.
+    """
+    found: dict[str, Any] = {}
+    for key, value in variables.items():
+        package, _, rest = key.partition(":")
+        name = rest.removeprefix("config:")
+        if package == PACKAGE and name:
+            found[f"{PACKAGE}:{name}"] = value
+    for name, value in to_plain(args, rename=False).items():
+        if value is not None:
+            found[f"{PACKAGE}:{name}"] = value
+    return found
+
+
+class MotherDuckProvider(rpc.Provider):
+    """`motherduck:index:{ServiceAccount,AccessToken,InstanceConfig}` over the dynamic providers."""
+
+    def __init__(self) -> None:
+        self._providers: dict[str, ProviderBase] = {
+            schema.token("ServiceAccount"): ServiceAccountProvider(),
+            schema.token("AccessToken"): AccessTokenProvider(),
+            schema.token("InstanceConfig"): InstanceConfigProvider(),
+        }
+
+    def _provider(self, urn: str) -> ProviderBase:
+        kind = rpc._extract_type(urn)
+        found = self._providers.get(kind)
+        if found is None:
+            raise PluginError(f"unknown resource type {kind!r} (known: {sorted(self._providers)})")
+        return found
+
+    @staticmethod
+    async def _run(call: Callable[[], T]) -> T:
+        """`call()` in a worker thread; our errors become one line (rendered in that thread,
+        where the provider method noted what it was doing)."""
+
+        def reported() -> T:
+            try:
+                return call()
+            except MotherDuckError as exc:
+                raise PluginError(render(exc)) from None
+
+        return await asyncio.to_thread(reported)
+
+    async def get_schema(self, request: rpc.GetSchemaRequest) -> rpc.GetSchemaResponse:
+        return rpc.GetSchemaResponse(schema.text())
+
+    async def configure(self, request: rpc.ConfigureRequest) -> rpc.ConfigureResponse:
+        """Resolve settings for every provider; bad ones fail here, a missing token at the
+        first API call (so a preview needs none)."""
+        config = settings_config(request.variables, request.args)
+        req = DynamicConfigureRequest(cast(Any, config))
+        for provider in self._providers.values():
+            await self._run(lambda p=provider: p.configure(req))  # type: ignore[misc]
+        # No preview of create/update: the engine shows their outputs as unknown, no API call.
+        return rpc.ConfigureResponse(accept_secrets=True, supports_preview=False)
+
+    async def check(self, request: rpc.CheckRequest) -> rpc.CheckResponse:
+        provider = self._provider(request.urn)
+        olds, news = to_plain(request.old_inputs), to_plain(request.new_inputs)
+        if isinstance(provider, AccessTokenProvider) and not news.get("owner"):
+            stack, project, name = _urn_parts(request.urn)
+            news["owner"] = olds.get("owner") or owner_of(project, stack, "", name)
+        result = await self._run(lambda: provider.check(olds, news))
+        failures = [rpc.CheckFailure(camel(f.property), f.reason) for f in result.failures]
+        inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs))
+        return rpc.CheckResponse(inputs=inputs, failures=failures)
+
+    async def diff(self, request: rpc.DiffRequest) -> rpc.DiffResponse:
+        provider = self._provider(request.urn)
+        olds, news = to_plain(request.old_state), to_plain(request.new_inputs)
+        result = await self._run(lambda: provider.diff(request.resource_id, olds, news))
+        return rpc.DiffResponse(
+            changes=result.changes,
+            replaces=[camel(k) for k in result.replaces or []],
+            stables=[camel(k) for k in result.stables or []],
+            delete_before_replace=bool(result.delete_before_replace),
+        )
+
+    async def create(self, request: rpc.CreateRequest) -> rpc.CreateResponse:
+        provider = self._provider(request.urn)
+        props = to_plain(request.properties)
+        result = await self._run(lambda: provider.create(props))
+        outs = from_plain(result.outs or {}, secret_keys(request.properties))
+        return rpc.CreateResponse(resource_id=str(result.id), properties=outs)
+
+    async def read(self, request: rpc.ReadRequest) -> rpc.ReadResponse:
+        provider = self._provider(request.urn)
+        props = to_plain(request.properties)
+        result = await self._run(lambda: provider.read(request.resource_id, props))
+        secrets = secret_keys(request.properties) | secret_keys(request.inputs)
+        return rpc.ReadResponse(
+            resource_id=result.id or "",
+            properties=from_plain(result.outs or {}, secrets),
+            inputs=from_plain(result.inputs or {}, secrets) if result.inputs else None,
+        )
+
+    async def update(self, request: rpc.UpdateRequest) -> rpc.UpdateResponse:
+        provider = self._provider(request.urn)
+        olds, news = to_plain(request.olds), to_plain(request.news)
+        result = await self._run(lambda: provider.update(request.resource_id, olds, news))
+        secrets = secret_keys(request.olds) | secret_keys(request.news)
+        return rpc.UpdateResponse(properties=from_plain(result.outs or {}, secrets))
+
+    async def delete(self, request: rpc.DeleteRequest) -> None:
+        provider = self._provider(request.urn)
+        props = to_plain(request.properties)
+        await self._run(lambda: provider.delete(request.resource_id, props))
+
+
+def version() -> str:
+    """The plugin's version: the package's."""
+    return __version__

@@ -1,0 +1,63 @@
+"""Serving the provider over gRPC, as the engine starts a plugin.
+
+Pulumi's server (`pulumi.provider.experimental.server`) appends a Python traceback to every
+error a provider method raises. A `PluginError` (a `MotherDuckError` already rendered as one
+line) is sent as that line alone; anything else (a real bug) keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import grpc
+import grpc.aio
+from pulumi.provider.experimental.server import ProviderServicer
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+from pulumi.runtime.proto import provider_pb2_grpc
+
+from .provider import MotherDuckProvider, PluginError, version
+
+_RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete")
+
+
+def _one_line(name: str) -> Any:
+    wrapped = getattr(ProviderServicer, name)
+
+    async def rpc(self: ProviderServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await wrapped(self, request, context)
+        except Exception as exc:
+            # Pulumi's wrapper raises a new Exception while handling ours: ours is its context.
+            cause = exc if isinstance(exc, PluginError) else exc.__context__
+            if isinstance(cause, PluginError):
+                await context.abort(grpc.StatusCode.UNKNOWN, str(cause))
+            raise
+
+    rpc.__name__ = name
+    return rpc
+
+
+OneLineServicer = type(
+    "OneLineServicer", (ProviderServicer,), {name: _one_line(name) for name in _RPCS}
+)
+
+
+def serve(engine_address: str) -> None:
+    """Serve until the engine stops us; the port goes to stdout, as the engine expects."""
+
+    async def run() -> None:
+        server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
+        servicer = OneLineServicer([], version(), MotherDuckProvider(), engine_address)
+        provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        sys.stdout.write(f"{port}\n")
+        sys.stdout.flush()
+        await server.wait_for_termination()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,88 @@
+"""The plugin's provider: names, secrets and unknowns at the boundary; delegation to the
+dynamic providers' rules (no API call: check only)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pulumi.provider.experimental import provider as rpc
+from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.runtime.rpc import UNKNOWN
+
+from motherduck_provider.plugin.properties import camel, from_plain, secret_keys, snake, to_plain
+from motherduck_provider.plugin.provider import MotherDuckProvider, settings_config
+from motherduck_provider.resources.access_token import owner_of
+
+URN = "urn:pulumi:dev::proj::motherduck:index:{}::{}"
+
+
+def test_names_round_trip() -> None:
+    for name in ("username", "token_type", "keep_previous_for", "read_write", "cooldown_seconds"):
+        assert snake(camel(name)) == name
+
+
+def test_values_cross_the_boundary_with_secrets_and_unknowns() -> None:
+    props = {
+        "readWrite": PropertyValue({"instanceSize": PropertyValue("pulse")}),
+        "ttl": PropertyValue(3600.0),
+        "username": PropertyValue("svc", is_secret=True),
+        "name": PropertyValue(Computed()),
+    }
+    plain = to_plain(props)
+    assert plain == {
+        "read_write": {"instance_size": "pulse"},
+        "ttl": 3600,
+        "username": "svc",
+        "name": UNKNOWN,
+    }
+    back = from_plain({**plain, "token": "s3cr3t", "previous_token": None}, secret_keys(props))
+    assert back["username"].is_secret and back["token"].is_secret
+    assert not back["ttl"].is_secret and back["ttl"].value == 3600.0
+    assert back["previousToken"].value is None
+    assert back["readWrite"].value["instanceSize"].value == "pulse"  # type: ignore[index]
+
+
+def test_settings_from_configure_keep_config_key_names() -> None:
+    found = settings_config(
+        {"motherduck:config:apiUrl": "http://127.0.0.1:1", "other:config:x": "y"},
+        {"token": PropertyValue("t", is_secret=True), "requestTimeout": PropertyValue(5.0)},
+    )
+    assert found == {
+        "motherduck:apiUrl": "http://127.0.0.1:1",
+        "motherduck:token": "t",
+        "motherduck:requestTimeout": 5,
+    }
+
+
+def check(kind: str, name: str, news: dict[str, PropertyValue]) -> rpc.CheckResponse:
+    request = rpc.CheckRequest(URN.format(kind, name), {}, news, b"")
+    return asyncio.run(MotherDuckProvider().check(request))
+
+
+def test_check_uses_the_dynamic_providers_rules_with_schema_names() -> None:
+    result = check(
+        "AccessToken",
+        "tok",
+        {
+            "username": PropertyValue("svc"),
+            "name": PropertyValue("ci"),
+            "rotateBefore": PropertyValue(60.0),
+        },
+    )
+    assert [f.property for f in result.failures or []] == ["rotateBefore"]
+    assert "needs ttl" in (result.failures or [])[0].reason
+
+
+def test_check_gives_a_token_the_owner_a_python_program_would() -> None:
+    result = check(
+        "AccessToken", "tok", {"username": PropertyValue("svc"), "name": PropertyValue("ci")}
+    )
+    assert not result.failures
+    inputs = result.inputs or {}
+    assert inputs["owner"].value == owner_of("proj", "dev", "", "tok")
+    assert inputs["tokenType"].value == "read_write"
+
+
+def test_check_of_a_bad_username_names_the_field() -> None:
+    result = check("ServiceAccount", "sa", {"username": PropertyValue("bad name!")})
+    assert [f.property for f in result.failures or []] == ["username"]

@@ -1,0 +1,95 @@
+"""The provider plugin (`pulumi-resource-motherduck`) through the real engine, from Pulumi YAML.
+
+The YAML language host is built on demand (tools/pulumi_yaml.py, cached); the plugin runs from
+the checkout (tools/plugin-bin) with this test's interpreter. Every step is checked against
+the emulator's own state, and the token's secret against the CLI output and the state files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motherduck_provider.emulator import EmulatorServer
+from tools.pulumi_env import pulumi_environment
+from tools.pulumi_yaml import install_language_yaml
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml"
+PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
+USERNAME = "yaml_svc"
+
+
+@pytest.fixture(scope="session")
+def yaml_bin() -> Path:
+    """The YAML language host's bin dir; built once (minutes), then cached. Never skips."""
+    try:
+        return install_language_yaml()
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(f"pulumi-language-yaml could not be built: {exc}", pytrace=False)
+    except Exception as exc:  # a failed `go build` (CalledProcessError)
+        pytest.fail(f"pulumi-language-yaml could not be built: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def pulumi_env(pulumi_bin: Path, pulumi_work_dir: Path, yaml_bin: Path) -> dict[str, str]:
+    """The e2e environment, with the YAML host and the checkout's plugin on PATH."""
+    env = pulumi_environment(pulumi_work_dir, pulumi_bin)
+    env["PATH"] = f"{yaml_bin}:{PLUGIN_BIN}:{env['PATH']}"
+    env["MOTHERDUCK_PLUGIN_PYTHON"] = sys.executable
+    return env
+
+
+def live_tokens(emulator: EmulatorServer) -> dict[str, Any]:
+    user = emulator.store.users.get(USERNAME)
+    return dict(user.tokens) if user else {}
+
+
+def test_yaml_program_preview_up_rotate_refresh_destroy(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    stack = emulator_stack(PROGRAM)
+
+    calls = len(emulator.store.requests)
+    preview = stack.preview()
+    assert "+ 3 to create" in preview.stdout, preview.stdout
+    assert len(emulator.store.requests) == calls, "preview called the API"
+
+    up = stack.up()
+    assert emulator.store.has_user(USERNAME)
+    outputs = stack.outputs(show_secrets=True)
+    secret = outputs["token"]
+    assert list(live_tokens(emulator)) == [outputs["tokenId"]]
+    token = live_tokens(emulator)[outputs["tokenId"]]
+    assert token.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+    assert stack.outputs()["token"] == "[secret]"
+    (resource,) = stack.resources("motherduck:index:AccessToken")
+    assert resource["id"] == f"{USERNAME}/{outputs['tokenId']}"
+    assert set(resource["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
+
+    stack.run("config", "set", "trigger", "second")
+    rotate = stack.up()
+    rotated = stack.outputs(show_secrets=True)
+    assert rotated["tokenId"] != outputs["tokenId"]
+    assert list(live_tokens(emulator)) == [rotated["tokenId"]], "old token not revoked"
+    assert stack.resources("motherduck:index:AccessToken")[0]["id"] == resource["id"]
+
+    refresh = stack.refresh()
+    assert "3 unchanged" in refresh.stdout, refresh.stdout
+
+    texts = [p.stdout + p.stderr for p in (preview, up, rotate, refresh)]
+    texts += [str(stack.export()), stack.state_text()]
+    for text in texts:
+        for value in (secret, rotated["token"], emulator.admin_token):
+            assert value not in text
+
+    stack.destroy()
+    assert not emulator.store.has_user(USERNAME)
+    assert stack.resources("motherduck:") == []

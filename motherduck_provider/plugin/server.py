@@ -2,7 +2,8 @@
 
 Pulumi's server (`pulumi.provider.experimental.server`) appends a Python traceback to every
 error a provider method raises. A `PluginError` (a `MotherDuckError` already rendered as one
-line) is sent as that line alone; anything else (a real bug) keeps its traceback.
+line) is sent as that line alone; anything else (a real bug) keeps its traceback. A read that
+finds nothing is sent as the engine expects it (see `_read_gone_as_nil`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import grpc
 import grpc.aio
 from pulumi.provider.experimental.server import ProviderServicer
+from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
@@ -39,8 +41,21 @@ def _one_line(name: str) -> Any:
     return rpc
 
 
+_read = _one_line("Read")
+
+
+async def _read_gone_as_nil(self: ProviderServicer, request: Any, context: Any) -> Any:
+    """A read that finds nothing answers with no properties at all: only that (nil outputs)
+    makes the engine drop the resource on refresh and fail an import ("does not exist");
+    Pulumi's server would send an empty map, which the engine keeps as a resource."""
+    response = await _read(self, request, context)
+    return response if response.id else proto.ReadResponse()
+
+
 OneLineServicer = type(
-    "OneLineServicer", (ProviderServicer,), {name: _one_line(name) for name in _RPCS}
+    "OneLineServicer",
+    (ProviderServicer,),
+    {**{name: _one_line(name) for name in _RPCS}, "Read": _read_gone_as_nil},
 )
 
 

@@ -90,6 +90,41 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
         for value in (secret, rotated["token"], emulator.admin_token):
             assert value not in text
 
+    emulator.store.delete_token(USERNAME, rotated["tokenId"])  # revoked outside Pulumi
+    gone = stack.refresh()
+    assert "- 1 deleted" in gone.stdout, gone.stdout
+    assert stack.resources("motherduck:index:AccessToken") == [], "refresh kept a gone token"
+
     stack.destroy()
     assert not emulator.store.has_user(USERNAME)
     assert stack.resources("motherduck:") == []
+
+
+def test_import_an_account_and_its_token_by_their_terraform_ids(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any], tmp_path: Path
+) -> None:
+    """`pulumi import` through the plugin: the account by username, a token by
+    `username/token_id`; the generated YAML declares what was read, and nothing is written."""
+    emulator.store.create_user("imported_svc")
+    created = emulator.store.create_token("imported_svc", "deploy")
+    stack = emulator_stack(PROGRAM)
+    calls = [r for r in emulator.store.requests if r.write]
+
+    out = tmp_path / "imported.yaml"
+    stack.run(
+        "import", "motherduck:index:ServiceAccount", "svc", "imported_svc",
+        "--yes", "--out", str(out),
+    )  # fmt: skip
+    code = out.read_text()
+    assert "username: imported_svc" in code and "type: motherduck:ServiceAccount" in code
+    token_id = f"imported_svc/{created.record.id}"
+    stack.run("import", "motherduck:index:AccessToken", "deploy", token_id, "--yes")
+    (token,) = stack.resources("motherduck:index:AccessToken")
+    assert token["id"] == token_id
+    assert token["outputs"]["name"] == "deploy" and token["outputs"]["token"] is None
+    assert [r for r in emulator.store.requests if r.write] == calls, "import wrote to the API"
+
+    missing = stack.run("import", "motherduck:index:ServiceAccount", "gone", "nobody", "--yes",
+                        check=False)  # fmt: skip
+    assert missing.returncode != 0
+    assert "does not exist" in missing.stdout + missing.stderr

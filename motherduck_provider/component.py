@@ -22,6 +22,7 @@ from .resources import (
     ReadWriteArgsDict,
     ServiceAccount,
 )
+from .resources._trace_guard import stack_trace_trimmed
 from .rules import TokenType
 
 
@@ -72,7 +73,8 @@ class ManagedAccount(pulumi.ComponentResource):
         allow_downsize: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
+        with stack_trace_trimmed():
+            super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = ServiceAccount(
             resource_name,

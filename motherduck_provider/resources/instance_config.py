@@ -34,6 +34,7 @@ from ..rules import InstanceSize
 from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
+from ._trace_guard import stack_trace_trimmed
 from .service_account import account_leaves, org_of
 
 if TYPE_CHECKING:
@@ -411,5 +412,5 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
         found = validate(_program.plain(props)).failures
         props["__validated"] = _program.admit("InstanceConfig", resource_name, found)
         props[MAY_EXIST] = _program.account_may_exist(username)
-        with pickler_restored():
+        with pickler_restored(), stack_trace_trimmed():
             super().__init__(InstanceConfigProvider(connection), resource_name, props, opts)

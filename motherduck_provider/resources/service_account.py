@@ -32,6 +32,7 @@ from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
+from ._trace_guard import stack_trace_trimmed
 
 # POSTs of one account before giving up when none gets an answer that decides.
 MAX_POSTS = 3
@@ -282,6 +283,6 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         found = validate(_program.plain(props)).failures
         found += _program.claim_username(resource_name, username, connection)
         props["__validated"] = _program.admit("ServiceAccount", resource_name, found)
-        with pickler_restored():
+        with pickler_restored(), stack_trace_trimmed():
             super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
         _program.remember_account(self.username, adopt)

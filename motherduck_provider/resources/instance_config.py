@@ -35,7 +35,7 @@ from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
 from ._trace_guard import stack_trace_trimmed
-from .service_account import account_leaves, org_of
+from .service_account import account_holds_config, account_leaves, org_of
 
 if TYPE_CHECKING:
     from ..models import DucklingConfig
@@ -361,8 +361,8 @@ class InstanceConfigProvider(ProviderBase):
         delete cancels it (see `_held`).
         """
         org = org_of(self)
-        if account_leaves(id_, org):
-            return
+        if account_leaves(id_, org) or account_holds_config(id_, org):
+            return  # its config goes with the account, or the account now holds it
         rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
         summary = (
             f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "

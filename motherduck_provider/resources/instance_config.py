@@ -267,7 +267,7 @@ class InstanceConfigProvider(ProviderBase):
 
     @staticmethod
     def _take_over(
-        username: str, live: dict[str, Any], inputs: dict[str, Any]
+        username: str, live: dict[str, Any], inputs: dict[str, Any], kind: str = "InstanceConfig"
     ) -> list[CheckFailure]:
         """Say what taking over the live config changes; refuse a shrink not allowed."""
         changes = live_changes(live, inputs)
@@ -283,13 +283,13 @@ class InstanceConfigProvider(ProviderBase):
                         side,
                         f"{side}: {key} {_show(new)} would shrink the live {_show(old)} of "
                         f"existing account {username!r}; set allow_downsize=True on this "
-                        "InstanceConfig to allow it, or ask for at least the live value",
+                        f"{kind} to allow it, or ask for at least the live value",
                     )
                 )
         listed = "; ".join(f"{field}: {_show(old)} -> {_show(new)}" for field, old, new in changes)
         verb = "would change" if found else "will change"
         warn(
-            f"InstanceConfig for existing account {username!r} {verb} its live Duckling "
+            f"{kind} for existing account {username!r} {verb} its live Duckling "
             f"configuration: {listed}"
         )
         return found

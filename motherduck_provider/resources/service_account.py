@@ -170,7 +170,9 @@ class ServiceAccountProvider(ProviderBase):
             )
         if live is None or any(is_unknown(inputs[side]) for side in CONFIG_SIDES):
             return []
-        return config.InstanceConfigProvider._take_over(str(username), live, inputs)
+        return config.InstanceConfigProvider._take_over(
+            str(username), live, inputs, "ServiceAccount"
+        )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """A new username is a new account; `adopt` only matters at creation; the Duckling

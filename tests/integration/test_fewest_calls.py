@@ -224,6 +224,7 @@ def test_an_account_holding_its_config_follows_instance_configs_rules(
     )
     shrink = account.check({}, {"username": "legacy", "adopt": True, **CONFIG})
     assert {f.property for f in shrink.failures} == {"read_scaling"}
+    assert all("allow_downsize=True on this ServiceAccount" in f.reason for f in shrink.failures)
     allowed = account.check(
         {}, {"username": "legacy", "adopt": True, "allow_downsize": True, **CONFIG}
     )

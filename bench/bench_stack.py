@@ -8,8 +8,8 @@ provider that makes no calls (`null_provider.py`: the engine's own cost). Both s
 by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_stack.py --accounts 10 100 [--latency 0.05] [--tokens 1]
-[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true]`. Loopback only; the emulator runs in
-this process. Figures, not a test: the machine's load moves them.
+[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact]`. Loopback only; the emulator
+runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class Stack:
         parallel: int | None,
         extra_env: dict[str, str],
         timeout: float,
+        compact: bool = False,
     ) -> None:
         self.mode = mode
         self.project = root / mode / "project"
@@ -101,6 +102,7 @@ class Stack:
             "mode": mode,
             "prefix": mode[:4],
             "motherduck:apiUrl": server.url,
+            "compact": str(compact).lower(),
         }
         for key, value in settings.items():
             self.run("config", "set", "--plaintext", key, value)
@@ -159,6 +161,7 @@ def bench(
     phases: tuple[Phase, ...] = PHASES,
     with_null: bool = True,
     fast_up: bool = False,
+    compact: bool = False,
 ) -> dict[str, object]:
     rows = []
     with (
@@ -167,15 +170,28 @@ def bench(
     ):
         server.store.faults.latency = latency
         ours, null = (
-            Stack(Path(tmp), mode, bin_dir, server, accounts, tokens, parallel, extra_env, timeout)
+            Stack(
+                Path(tmp),
+                mode,
+                bin_dir,
+                server,
+                accounts,
+                tokens,
+                parallel,
+                extra_env,
+                timeout,
+                compact,
+            )
             if mode == "motherduck" or with_null
             else None
             for mode in ("motherduck", "null")
         )
         assert ours is not None
         print(
-            f"\nN={accounts} accounts x (1 account + {tokens} token + 1 config) = "
-            f"{accounts * (2 + tokens)} resources; added API latency {latency * 1000:.0f} ms; "
+            f"\nN={accounts} accounts x (1 account + {tokens} token"
+            f"{' (config in the account)' if compact else ' + 1 config'}) = "
+            f"{accounts * (1 + tokens + (not compact))} resources; "
+            f"added API latency {latency * 1000:.0f} ms; "
             f"--parallel {parallel or 'default (4 x CPUs)'}; "
             f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}",
             flush=True,
@@ -216,6 +232,7 @@ def bench(
         "latency": latency,
         "parallel": parallel,
         "env": extra_env,
+        "compact": compact,
         "phases": rows,
     }
 
@@ -236,6 +253,9 @@ def main() -> None:
         help="run only these (in the usual order; `up` always runs)",
     )
     parser.add_argument("--no-null", action="store_true", help="skip the no-call provider")
+    parser.add_argument(
+        "--compact", action="store_true", help="the account holds its config (no InstanceConfig)"
+    )
     parser.add_argument(
         "--fast-up",
         action="store_true",
@@ -260,6 +280,7 @@ def main() -> None:
             chosen,
             not args.no_null,
             args.fast_up,
+            args.compact,
         )
         for n in args.accounts
     ]

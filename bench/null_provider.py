@@ -58,9 +58,11 @@ class NullProvider(pulumi.dynamic.ResourceProvider):
 
 
 class NullAccount(Resource, module="bench", name="NullAccount"):
-    def __init__(self, name: str, *, username: Any) -> None:
+    def __init__(self, name: str, *, username: Any, **config: Any) -> None:
+        """`config`: `read_write` and `read_scaling` when the account holds its config."""
+        props = {"username": username, "adopt": None, **config}
         with pickler_restored():
-            super().__init__(NullProvider("account"), name, {"username": username, "adopt": None})
+            super().__init__(NullProvider("account"), name, props)
 
 
 class NullToken(Resource, module="bench", name="NullToken"):

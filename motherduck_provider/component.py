@@ -22,6 +22,7 @@ from .resources import (
     ReadWriteArgsDict,
     ServiceAccount,
 )
+from .resources._trace_guard import stack_trace_trimmed
 from .rules import TokenType
 
 
@@ -70,14 +71,24 @@ class ManagedAccount(pulumi.ComponentResource):
         protect: bool = True,
         connection: Connection | None = None,
         allow_downsize: bool = False,
+        config_in_account: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
+        """`config_in_account=True`: the `ServiceAccount` holds the Duckling configuration
+        (`ducklings`), so the account is 2 + T resources instead of 3 + T; `ducklings` is then
+        None. The default keeps the `InstanceConfig` child that existing stacks have (README:
+        ManagedAccount)."""
+        with stack_trace_trimmed():
+            super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        held = ducklings if config_in_account else None
         self.account = ServiceAccount(
             resource_name,
             username=username,
             adopt=adopt or None,
+            read_write=held["read_write"] if held else None,
+            read_scaling=held["read_scaling"] if held else None,
+            allow_downsize=(allow_downsize or None) if held else None,
             connection=connection,
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
@@ -98,7 +109,7 @@ class ManagedAccount(pulumi.ComponentResource):
             for name, spec in (tokens or {}).items()
         }
         self.ducklings = None
-        if ducklings is not None:
+        if ducklings is not None and not config_in_account:
             self.ducklings = InstanceConfig(
                 resource_name,
                 username=self.account.username,

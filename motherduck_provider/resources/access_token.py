@@ -41,6 +41,7 @@ from . import _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._late import may_land_late, rerun_hint, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
+from ._trace_guard import stack_trace_trimmed
 
 if TYPE_CHECKING:
     from ..models import CreatedToken, TokenInfo
@@ -857,7 +858,7 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
         _program.warn_plaintext_token(connection)
         found = AccessTokenProvider().check({}, _program.plain(props)).failures
         props["__validated"] = _program.admit("AccessToken", resource_name, found)
-        with pickler_restored():
+        with pickler_restored(), stack_trace_trimmed():
             super().__init__(
                 AccessTokenProvider(connection),
                 resource_name,

@@ -34,7 +34,8 @@ from ..rules import InstanceSize
 from . import _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, warn
 from ._pickle_guard import pickler_restored
-from .service_account import account_leaves, org_of
+from ._trace_guard import stack_trace_trimmed
+from .service_account import account_holds_config, account_leaves, org_of
 
 if TYPE_CHECKING:
     from ..models import DucklingConfig
@@ -266,7 +267,7 @@ class InstanceConfigProvider(ProviderBase):
 
     @staticmethod
     def _take_over(
-        username: str, live: dict[str, Any], inputs: dict[str, Any]
+        username: str, live: dict[str, Any], inputs: dict[str, Any], kind: str = "InstanceConfig"
     ) -> list[CheckFailure]:
         """Say what taking over the live config changes; refuse a shrink not allowed."""
         changes = live_changes(live, inputs)
@@ -282,13 +283,13 @@ class InstanceConfigProvider(ProviderBase):
                         side,
                         f"{side}: {key} {_show(new)} would shrink the live {_show(old)} of "
                         f"existing account {username!r}; set allow_downsize=True on this "
-                        "InstanceConfig to allow it, or ask for at least the live value",
+                        f"{kind} to allow it, or ask for at least the live value",
                     )
                 )
         listed = "; ".join(f"{field}: {_show(old)} -> {_show(new)}" for field, old, new in changes)
         verb = "would change" if found else "will change"
         warn(
-            f"InstanceConfig for existing account {username!r} {verb} its live Duckling "
+            f"{kind} for existing account {username!r} {verb} its live Duckling "
             f"configuration: {listed}"
         )
         return found
@@ -360,8 +361,8 @@ class InstanceConfigProvider(ProviderBase):
         delete cancels it (see `_held`).
         """
         org = org_of(self)
-        if account_leaves(id_, org):
-            return
+        if account_leaves(id_, org) or account_holds_config(id_, org):
+            return  # its config goes with the account, or the account now holds it
         rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
         summary = (
             f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "
@@ -412,5 +413,5 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
         found = validate(_program.plain(props)).failures
         props["__validated"] = _program.admit("InstanceConfig", resource_name, found)
         props[MAY_EXIST] = _program.account_may_exist(username)
-        with pickler_restored():
+        with pickler_restored(), stack_trace_trimmed():
             super().__init__(InstanceConfigProvider(connection), resource_name, props, opts)

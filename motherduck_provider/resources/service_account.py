@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -33,6 +33,15 @@ from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
 
+if TYPE_CHECKING:
+    from .instance_config import (
+        ReadScalingArgs,
+        ReadScalingArgsDict,
+        ReadWriteArgs,
+        ReadWriteArgsDict,
+    )
+from ._trace_guard import stack_trace_trimmed
+
 # POSTs of one account before giving up when none gets an answer that decides.
 MAX_POSTS = 3
 # What to run after `pulumi up` was killed while creating accounts (see `recover.py`); the
@@ -45,6 +54,12 @@ RECOVER_COMMAND = "python -m motherduck_provider.recover"
 _run_lock = threading.Lock()
 _declared: dict[tuple[str, str], set[str]] = {}
 _leaving: set[tuple[str, str]] = set()
+# Accounts whose ServiceAccount holds their Duckling configuration in this run (`config_in`):
+# an InstanceConfig of the same account leaving the stack then has nothing to warn about.
+_holding: set[tuple[str, str]] = set()
+
+# The Duckling configuration a ServiceAccount may hold (the rules are InstanceConfig's).
+CONFIG_SIDES = ("read_write", "read_scaling")
 
 
 def org_of(provider: ProviderBase) -> str:
@@ -67,9 +82,33 @@ def account_leaves(username: str, org: str = "") -> bool:
         return (org, username.casefold()) in _leaving
 
 
+def account_holds_config(username: str, org: str = "") -> bool:
+    """Whether this run's ServiceAccount for `username` holds its Duckling configuration."""
+    with _run_lock:
+        return (org, username.casefold()) in _holding
+
+
+def holds_config(inputs: dict[str, Any]) -> bool:
+    """Whether these inputs (or outputs) carry a Duckling configuration."""
+    return any(inputs.get(side) is not None for side in CONFIG_SIDES)
+
+
 def validate(news: dict[str, Any]) -> CheckResult:
-    """The local rules for a ServiceAccount's inputs; no call, no side effect."""
+    """The local rules for a ServiceAccount's inputs, normalized; no call, no side effect.
+
+    The Duckling configuration, when given, follows InstanceConfig's rules (both sides,
+    `allow_downsize`), checked by the same functions.
+    """
+    from . import instance_config as config
+
+    news = dict(news)
     problems: dict[str, list[str]] = {}
+    if holds_config(news) or news.get("allow_downsize") is not None:
+        for side in CONFIG_SIDES:
+            news[side], problems[side] = config.side_problems(side, news.get(side))
+        allow = news.get("allow_downsize")
+        if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
+            problems["allow_downsize"] = [f"must be true or false, got {allow!r}"]
     username = news.get("username")
     if username is None:
         problems["username"] = ["is required"]
@@ -96,6 +135,8 @@ class ServiceAccountProvider(ProviderBase):
         if isinstance(username, str) and not is_unknown(username):
             with _run_lock:
                 _declared.setdefault((org_of(self), username.casefold()), set()).add(username)
+                if holds_config(result.inputs):
+                    _holding.add((org_of(self), username.casefold()))
             if isinstance(old, str) and old != username and old.casefold() == username.casefold():
                 result.failures.append(
                     CheckFailure(
@@ -104,10 +145,38 @@ class ServiceAccountProvider(ProviderBase):
                         f"(usernames are case-insensitive); keep the spelling {old!r}",
                     )
                 )
+        if holds_config(result.inputs) and not result.failures:
+            result.failures += self._check_config(olds, result.inputs)
         return result
 
+    def _check_config(self, olds: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+        """Fill in known cooldowns as InstanceConfig does; taking over an existing account
+        reads its live config, shows what changes and refuses a shrink not allowed."""
+        from . import instance_config as config
+
+        username = inputs.get("username")
+        creating = not olds or olds.get("username") != username
+        adopting = creating and inputs.get("adopt") is True
+        live: dict[str, Any] | None = None
+        if adopting and isinstance(username, str) and not is_unknown(username):
+            try:
+                live = config.config_outs(username, self.client().get_duckling_config(username))
+            except NotFoundError:
+                live = None
+        for side in CONFIG_SIDES:
+            reference = live.get(side) if live else (None if creating else olds.get(side))
+            inputs[side] = config.known_cooldown(
+                inputs[side], reference, new_account=creating and not adopting
+            )
+        if live is None or any(is_unknown(inputs[side]) for side in CONFIG_SIDES):
+            return []
+        return config.InstanceConfigProvider._take_over(
+            str(username), live, inputs, "ServiceAccount"
+        )
+
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """A new username is a new account; `adopt` only matters at creation.
+        """A new username is a new account; `adopt` only matters at creation; the Duckling
+        configuration, when the account holds it, updates in place.
 
         A replacement deletes the old account with its data, so preview says so.
         """
@@ -127,9 +196,71 @@ class ServiceAccountProvider(ProviderBase):
                 "(a protected account makes the update fail)"
             )
         changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
+        if holds_config(olds) or holds_config(news):
+            from .instance_config import side_matches
+
+            changed = changed or any(
+                is_unknown(news.get(side))
+                or not isinstance(news.get(side), dict)
+                or not side_matches(news[side], olds.get(side))
+                for side in CONFIG_SIDES
+            )
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        """Create the account (see `_create_account`), then write its Duckling configuration
+        when it holds one: a PUT, with no read for an account this process created.
+
+        A PUT that fails leaves the account created and recorded without the configuration,
+        with a warning: the next `pulumi up` sees the difference and writes it (an error here
+        would orphan the account, since a failed create records nothing).
+        """
+        created = self._create_account(props)
+        inputs = user_props(props)
+        if not holds_config(inputs):
+            return created
+        username = str(created.id)
+        try:
+            written = self._write_config(username, inputs, None)
+        except MotherDuckError as exc:
+            warn(
+                f"service account {username!r} was created, but its Duckling configuration "
+                f"was not written ({exc}); run `pulumi up` again to write it"
+            )
+            return CreateResult(username, {**(created.outs or {}), **dict.fromkeys(CONFIG_SIDES)})
+        return CreateResult(username, {**(created.outs or {}), **written})
+
+    def _write_config(
+        self, username: str, inputs: dict[str, Any], olds: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """PUT the configuration unless the live one (old outputs, or read) already is it."""
+        from ..client import DECIDING_AGE
+        from .instance_config import config_outs, duckling, merged_side, side_matches
+
+        client = self.client()
+        current: dict[str, Any] | None
+        if olds is not None and all(isinstance(olds.get(s), dict) for s in CONFIG_SIDES):
+            current = {side: olds[side] for side in CONFIG_SIDES}
+        elif olds is None and client.created_here(username):
+            current = None  # MotherDuck's initial config: write without reading
+        else:
+            current = config_outs(
+                username, client.get_duckling_config(username, max_age=DECIDING_AGE)
+            )
+        if current is not None and all(
+            side_matches(inputs[side], current[side]) for side in CONFIG_SIDES
+        ):
+            return {side: current[side] for side in CONFIG_SIDES}
+        body = duckling(
+            {
+                side: merged_side(inputs[side], current[side] if current else None)
+                for side in CONFIG_SIDES
+            }
+        )
+        written = config_outs(username, client.set_duckling_config(username, body))
+        return {side: written[side] for side in CONFIG_SIDES}
+
+    def _create_account(self, props: dict[str, Any]) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.
 
         A 5xx or a connection lost once the request was sent leaves it unknown whether the
@@ -212,14 +343,27 @@ class ServiceAccountProvider(ProviderBase):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh or adopt by id (the username); JSON NOT_FOUND is the only proof of "gone"."""
-        if not self._exists(id_):
+        from .instance_config import config_outs
+
+        try:
+            live = self.client().get_duckling_config(id_)
+        except NotFoundError:
             return ReadResult("", {})
-        inputs = {"username": id_, "adopt": bool(props.get("adopt"))}
+        inputs: dict[str, Any] = {"username": id_, "adopt": bool(props.get("adopt"))}
+        if holds_config(props):  # the same answer is the configuration
+            outs = config_outs(id_, live)
+            inputs.update({side: outs[side] for side in CONFIG_SIDES})
+            if props.get("allow_downsize") is not None:
+                inputs["allow_downsize"] = props["allow_downsize"]
         return ReadResult(id_, self._outs(inputs), inputs)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Only `adopt` can change in place, and it touches nothing remote."""
-        return UpdateResult(self._outs(user_props(news)))
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """`adopt` touches nothing remote; a changed configuration is one PUT."""
+        inputs = user_props(news)
+        outs = self._outs(inputs)
+        if holds_config(inputs):
+            outs.update(self._write_config(id_, inputs, olds))
+        return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         """Delete the account with its data and tokens; already gone counts as done.
@@ -252,7 +396,10 @@ class ServiceAccountProvider(ProviderBase):
 
     @staticmethod
     def _outs(inputs: dict[str, Any]) -> dict[str, Any]:
-        return {"username": inputs["username"], "adopt": bool(inputs.get("adopt"))}
+        outs = {"username": inputs["username"], "adopt": bool(inputs.get("adopt"))}
+        if holds_config(inputs):
+            outs.update({side: inputs.get(side) for side in CONFIG_SIDES})
+        return outs
 
 
 class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
@@ -267,6 +414,10 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
     """The account's username, also the resource id."""
     adopt: pulumi.Output[bool]
     """Whether an existing account of this name is taken over instead of created."""
+    read_write: pulumi.Output[dict[str, Any] | None]
+    """The read/write Duckling when the account holds its configuration, else None."""
+    read_scaling: pulumi.Output[dict[str, Any] | None]
+    """The read-scaling flock when the account holds its configuration, else None."""
 
     def __init__(
         self,
@@ -274,14 +425,28 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         *,
         username: pulumi.Input[str],
         adopt: pulumi.Input[bool] | None = None,
+        read_write: pulumi.Input[ReadWriteArgs | ReadWriteArgsDict] | None = None,
+        read_scaling: pulumi.Input[ReadScalingArgs | ReadScalingArgsDict] | None = None,
+        allow_downsize: pulumi.Input[bool] | None = None,
         connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`read_write` and `read_scaling` (both or neither): the account's Duckling
+        configuration, held by the account itself instead of an `InstanceConfig`, with the
+        same rules (`allow_downsize` included): one resource and one step fewer per account."""
+        from .instance_config import _as_props
+
         props: dict[str, Any] = {"username": username, "adopt": adopt}
+        if read_write is not None or read_scaling is not None or allow_downsize is not None:
+            props.update(
+                read_write=_as_props(read_write),
+                read_scaling=_as_props(read_scaling),
+                allow_downsize=allow_downsize,
+            )
         _program.warn_plaintext_token(connection)
         found = validate(_program.plain(props)).failures
         found += _program.claim_username(resource_name, username, connection)
         props["__validated"] = _program.admit("ServiceAccount", resource_name, found)
-        with pickler_restored():
+        with pickler_restored(), stack_trace_trimmed():
             super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
         _program.remember_account(self.username, adopt)

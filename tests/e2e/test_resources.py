@@ -37,6 +37,7 @@ CREATE_ACCOUNT = "users-createServiceAccount"
 GET_CONFIG = "ducklings-getDucklingConfigForUser"
 NO_RESET = "MotherDuck has no reset"
 DYNAMIC = "pulumi-python:dynamic/motherduck:"
+DYNAMIC_TYPES = {f"{DYNAMIC}{t}" for t in ("ServiceAccount", "AccessToken", "InstanceConfig")}
 
 Proc = subprocess.CompletedProcess[str]
 MakeStack = Callable[..., Any]
@@ -167,6 +168,40 @@ def test_create_all_three(emulator: EmulatorServer, emulator_stack: MakeStack) -
     assert token["id"] == f"etl_writer/{tokens[0].id}"
     assert "token" in (token.get("additionalSecretOutputs") or [])
     assert_no_plaintext(emulator, stack, up)
+
+
+def test_state_keeps_one_frame_the_declaring_line(
+    emulator: EmulatorServer, emulator_stack: MakeStack, tmp_path: Path
+) -> None:
+    """Each resource stores the program line that declared it, not the SDK's whole stack
+    (`resources/_trace_guard.py`); a stack written with the full trace upgrades with no change."""
+    stack = emulator_stack(ACCOUNT)
+    stack.up()
+    program = (stack.project / "__main__.py").read_text().splitlines()
+    ours = [r for r in stack.resources() if str(r["type"]).startswith(DYNAMIC)]
+    assert len(ours) == 3
+    for res in ours:
+        (frame,) = res["stackTrace"]
+        assert frame["sourcePosition"] == res["sourcePosition"]
+        where, line = res["sourcePosition"].rsplit("#", 1)
+        assert where == "project:///__main__.py"
+        assert str(res["type"]).removeprefix(DYNAMIC) + "(" in program[int(line) - 1]
+
+    # What the releases before this one stored: the full stack, first frame in our own code.
+    exported = stack.export()
+    ours_file = "project:///motherduck_provider/resources/service_account.py#286"
+    long_trace = [{"sourcePosition": ours_file}, *([{"sourcePosition": "x.py#1"}, {}] * 6)]
+    for res in exported["deployment"]["resources"]:
+        if str(res["type"]).startswith(DYNAMIC):
+            res["sourcePosition"], res["stackTrace"] = ours_file, long_trace
+    old_state = tmp_path / "old-state.json"
+    old_state.write_text(json.dumps(exported))
+    stack.run("stack", "import", "--file", str(old_state))
+    writes = emulator.store.write_count
+    stack.preview("--expect-no-changes")
+    assert resources_line(stack.up("--expect-no-changes")) == "4 unchanged"
+    assert emulator.store.write_count == writes
+    assert all(len(r["stackTrace"]) == 1 for r in stack.resources() if r["type"] in DYNAMIC_TYPES)
 
 
 # --- 2: no-op -----------------------------------------------------------------------------

@@ -155,3 +155,80 @@ def test_a_write_makes_the_next_read_ask_again(
     account.token.delete(token_id, outs)
     assert account.token.read(token_id, outs).id == ""  # not the list read before the revoke
     assert emulator.store.count(operation=LIST_TOKENS) == 2
+
+
+# --- the account holding its Duckling configuration (ManagedAccount config_in_account) -------
+
+
+def test_an_account_holding_its_config_takes_the_same_calls_in_fewer_steps(
+    emulator: EmulatorServer, configure: Configure
+) -> None:
+    """up 2 + T, refresh 2, destroy T + 1, with two resources per account instead of three."""
+    account, token = configure(ServiceAccountProvider()), configure(AccessTokenProvider())
+    inputs = account.check({}, {"username": "compact", **CONFIG}).inputs
+    assert inputs["read_write"] == {"instance_size": "standard", "cooldown_seconds": 60}
+    made = account.create(inputs)
+    tokens = [
+        token.create({"username": "compact", "name": f"t{i}", "token_type": "read_write"})
+        for i in range(2)
+    ]
+    assert operations(emulator) == [
+        "users-createServiceAccount",
+        "ducklings-setDucklingConfigForUser",
+        "users-createToken",
+        "users-createToken",
+    ]
+    assert made.outs["read_scaling"] == {
+        "instance_size": "standard",
+        "flock_size": 2,
+        "cooldown_seconds": 60,
+    }
+    assert emulator.store.get_config("compact")["read_scaling"]["flock_size"] == 2
+    assert account.diff("compact", made.outs, inputs).changes is False
+
+    start = len(emulator.store.requests)
+    read = account.read("compact", made.outs)
+    assert all(token.read(t.id, t.outs).id for t in tokens)
+    assert sorted(operations(emulator, start)) == [GET_CONFIG, LIST_TOKENS]
+    assert read.outs == made.outs and read.inputs is not None
+    assert account.diff("compact", read.outs, inputs).changes is False
+
+    bigger = account.check(
+        read.outs, {**inputs, "read_scaling": {"instance_size": "jumbo", "flock_size": 4}}
+    )
+    assert not bigger.failures
+    assert account.diff("compact", read.outs, bigger.inputs).changes is True
+    start = len(emulator.store.requests)
+    updated = account.update("compact", read.outs, bigger.inputs)
+    assert operations(emulator, start) == ["ducklings-setDucklingConfigForUser"]
+    assert updated.outs["read_scaling"]["flock_size"] == 4
+    assert emulator.store.get_config("compact")["read_scaling"]["instance_size"] == "jumbo"
+
+    start = len(emulator.store.requests)
+    for t in tokens:
+        token.delete(t.id, t.outs)
+    account.delete("compact", updated.outs)
+    assert len(operations(emulator, start)) == 3
+    assert not emulator.store.has_user("compact")
+
+
+def test_an_account_holding_its_config_follows_instance_configs_rules(
+    emulator: EmulatorServer, configure: Configure
+) -> None:
+    account = configure(ServiceAccountProvider())
+    bad = account.check({}, {"username": "compact", "read_write": {"instance_size": "huge"}})
+    assert {f.property for f in bad.failures} == {"read_write", "read_scaling"}
+    assert operations(emulator) == []
+    emulator.store.create_user(
+        "legacy", config={**CONFIG, "read_scaling": {"instance_size": "jumbo", "flock_size": 8}}
+    )
+    shrink = account.check({}, {"username": "legacy", "adopt": True, **CONFIG})
+    assert {f.property for f in shrink.failures} == {"read_scaling"}
+    assert all("allow_downsize=True on this ServiceAccount" in f.reason for f in shrink.failures)
+    allowed = account.check(
+        {}, {"username": "legacy", "adopt": True, "allow_downsize": True, **CONFIG}
+    )
+    assert not allowed.failures
+    made = account.create(allowed.inputs)
+    assert made.outs["read_scaling"]["flock_size"] == 2
+    assert emulator.store.get_config("legacy")["read_scaling"]["flock_size"] == 2

@@ -127,6 +127,55 @@ def test_instance_config_rules() -> None:
     assert "whole number" in fraction["read_scaling"][0]
 
 
+def test_service_account_config_follows_instance_config_rules() -> None:
+    """One set of rules: the account's config is checked by InstanceConfig's functions."""
+    provider = ServiceAccountProvider()
+    plain = provider.check({}, {"username": "etl"})
+    assert not plain.failures and "read_write" not in plain.inputs
+    config = {
+        "read_write": {"instance_size": "jumbo", "cooldown_seconds": 5},
+        "read_scaling": {"instance_size": "pulse", "flock_size": 99, "extra": 1},
+    }
+    found = problems(provider.check({}, {"username": "etl", **config}))
+    expected = problems(InstanceConfigProvider().check({}, {"username": "etl", **config}))
+    assert found == expected and set(found) == {"read_write", "read_scaling"}
+    one_side = problems(provider.check({}, {"username": "etl", "read_write": config["read_write"]}))
+    assert any("is required" in r for r in one_side["read_scaling"])
+    assert "allow_downsize" in problems(
+        provider.check({}, {"username": "etl", "allow_downsize": "yes"})
+    )
+    good = provider.check(
+        {},
+        {
+            "username": "etl",
+            "read_write": {"instance_size": "standard"},
+            "read_scaling": {"instance_size": "pulse", "flock_size": 2.0},
+        },
+    )
+    assert not good.failures
+    assert good.inputs["read_write"] == {"instance_size": "standard", "cooldown_seconds": 60}
+    assert good.inputs["read_scaling"] == {"instance_size": "pulse", "flock_size": 2}
+
+
+def test_service_account_config_diff_updates_in_place() -> None:
+    provider = ServiceAccountProvider()
+    olds = {
+        "username": "etl",
+        "adopt": False,
+        "read_write": {"instance_size": "standard", "cooldown_seconds": 60},
+        "read_scaling": {"instance_size": "pulse", "flock_size": 2},
+    }
+    same = {**olds, "read_write": {"instance_size": "standard"}}
+    assert provider.diff("etl", olds, same).changes is False
+    bigger = {**olds, "read_scaling": {"instance_size": "pulse", "flock_size": 3}}
+    diff = provider.diff("etl", olds, bigger)
+    assert diff.changes is True and not diff.replaces
+    taken_over = provider.diff("etl", {"username": "etl", "adopt": False}, olds)
+    assert taken_over.changes is True and not taken_over.replaces
+    plain = {"username": "etl", "adopt": False}
+    assert provider.diff("etl", plain, dict(plain)).changes is False
+
+
 def test_unknown_values_pass_through_check() -> None:
     news = {
         "username": UNKNOWN,

@@ -1,0 +1,24 @@
+"""`count` ManagedAccounts (default 2) `managed_<i>`, one token and a Duckling config each.
+
+Stack config: `configInAccount` (false): the account holds its config instead of an
+InstanceConfig child; `flock` (2): the read-scaling flock size.
+"""
+
+import pulumi
+
+from motherduck_provider import ManagedAccount
+
+config = pulumi.Config()
+flock = config.get_int("flock") or 2
+for i in range(config.get_int("count") or 2):
+    ManagedAccount(
+        f"managed-{i}",
+        username=f"managed_{i}",
+        tokens={"ci": {"token_type": "read_scaling"}},
+        ducklings={
+            "read_write": {"instance_size": "standard"},
+            "read_scaling": {"instance_size": "standard", "flock_size": flock},
+        },
+        protect=False,
+        config_in_account=config.get_bool("configInAccount") or False,
+    )

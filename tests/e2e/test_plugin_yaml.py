@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml"
 PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
 USERNAME = "yaml_svc"
+KEEPS = "keeps its current Duckling configuration"
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
 
     calls = len(emulator.store.requests)
     preview = stack.preview()
-    assert "+ 3 to create" in preview.stdout, preview.stdout
+    assert "+ 4 to create" in preview.stdout, preview.stdout
     assert len(emulator.store.requests) == calls, "preview called the API"
 
     up = stack.up()
@@ -82,7 +83,7 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert stack.resources("motherduck:index:AccessToken")[0]["id"] == resource["id"]
 
     refresh = stack.refresh()
-    assert "3 unchanged" in refresh.stdout, refresh.stdout
+    assert "4 unchanged" in refresh.stdout, refresh.stdout
 
     texts = [p.stdout + p.stderr for p in (preview, up, rotate, refresh)]
     texts += [str(stack.export()), stack.state_text()]
@@ -93,7 +94,13 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     emulator.store.delete_token(USERNAME, rotated["tokenId"])  # revoked outside Pulumi
     gone = stack.refresh()
     assert "- 1 deleted" in gone.stdout, gone.stdout
+    assert f"token {rotated['tokenId']} of '{USERNAME}' was revoked outside Pulumi" in gone.stdout
     assert stack.resources("motherduck:index:AccessToken") == [], "refresh kept a gone token"
+
+    (config,) = stack.resources("motherduck:index:InstanceConfig")
+    dropped = stack.run("destroy", "--yes", "--skip-preview", "--target", config["urn"])
+    assert KEEPS in " ".join(dropped.stdout.split()), dropped.stdout  # held, said at exit
+    assert emulator.store.has_user(USERNAME)
 
     stack.destroy()
     assert not emulator.store.has_user(USERNAME)

@@ -12,10 +12,12 @@ import sys
 from contextvars import ContextVar
 
 import grpc
+from pulumi.provider.experimental.provider import _extract_type
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from ..resources._base import route_warnings
+from .schema import in_schema_spelling
 
 serving: ContextVar[str] = ContextVar("serving", default="")
 """The URN of the resource whose method is running ("" outside one, as at exit)."""
@@ -30,10 +32,11 @@ class EngineLog:
 
     def warn(self, message: str) -> None:
         """Log `message` as a warning of the resource being served; stderr if the engine is
-        gone (a held warning at exit), so it is never lost silently."""
-        request = engine_pb2.LogRequest(
-            severity=engine_pb2.WARNING, message=message, urn=serving.get()
-        )
+        gone (a held warning at exit), so it is never lost silently. Names are the schema's."""
+        urn = serving.get()
+        if urn:
+            message = in_schema_spelling(_extract_type(urn), message)
+        request = engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn)
         try:
             self._engine.Log(request)
         except grpc.RpcError:

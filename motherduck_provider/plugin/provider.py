@@ -87,7 +87,8 @@ class MotherDuckProvider(rpc.Provider):
             try:
                 return call()
             except MotherDuckError as exc:
-                raise PluginError(render(exc)) from None
+                kind = rpc._extract_type(urn) if urn else ""
+                raise PluginError(schema.in_schema_spelling(kind, render(exc))) from None
 
         serving.set(urn)  # this task's context, which `to_thread` copies
         return await asyncio.to_thread(reported)
@@ -112,7 +113,10 @@ class MotherDuckProvider(rpc.Provider):
             stack, project, name = _urn_parts(request.urn)
             news["owner"] = olds.get("owner") or owner_of(project, stack, "", name)
         result = await self._run(lambda: provider.check(olds, news), request.urn)
-        failures = [rpc.CheckFailure(camel(f.property), f.reason) for f in result.failures]
+        failures = [
+            rpc.CheckFailure(camel(f.property), schema.in_schema_spelling(request.type, f.reason))
+            for f in result.failures
+        ]
         inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs))
         return rpc.CheckResponse(inputs=inputs, failures=failures)
 

@@ -135,3 +135,37 @@ def test_import_an_account_and_its_token_by_their_terraform_ids(
                         check=False)  # fmt: skip
     assert missing.returncode != 0
     assert "does not exist" in missing.stdout + missing.stderr
+
+
+def test_terraform_config_names_environment_variables_and_check_names(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    """The plugin takes the Terraform provider's config names and the environment variables,
+    never shows the admin token, and names bad inputs as the YAML program spells them."""
+    stack = emulator_stack(PROGRAM)
+    for key in ("motherduck:token", "motherduck:apiUrl"):
+        stack.run("config", "rm", key)
+    stack.run("config", "set", "--secret", "motherduck:adminToken", emulator.admin_token)
+    stack.run("config", "set", "--plaintext", "motherduck:apiBaseUrl", emulator.url)
+    up = stack.up()
+    assert emulator.store.has_user(USERNAME)
+
+    for key in ("motherduck:adminToken", "motherduck:apiBaseUrl"):
+        stack.run("config", "rm", key)
+    env = {"MOTHERDUCK_ADMIN_TOKEN": emulator.admin_token, "MOTHERDUCK_API_BASE_URL": emulator.url}
+    calls = len(emulator.store.requests)
+    refresh = stack.refresh(env=env)
+    assert "4 unchanged" in refresh.stdout, refresh.stdout
+    assert len(emulator.store.requests) > calls, "refresh did not reach the emulator"
+
+    manifest = stack.project / "Pulumi.yaml"
+    manifest.write_text(manifest.read_text().replace("ttl: 86400", "rotateBefore: 3600"))
+    bad = stack.preview(env=env, check=False)
+    assert bad.returncode != 0
+    assert "rotateBefore: needs ttl" in bad.stdout + bad.stderr, bad.stdout + bad.stderr
+
+    texts = [p.stdout + p.stderr for p in (up, refresh, bad)]
+    for text in [*texts, str(stack.export()), stack.state_text()]:
+        assert emulator.admin_token not in text
+    stack.destroy(env=env)
+    assert not emulator.store.has_user(USERNAME)

@@ -23,6 +23,7 @@ from ..resources._base import ProviderBase
 from ..resources._report import render
 from ..resources.access_token import owner_of
 from . import schema
+from .engine_log import serving
 from .properties import camel, from_plain, secret_keys, to_plain
 
 PACKAGE = "motherduck"
@@ -78,16 +79,18 @@ class MotherDuckProvider(rpc.Provider):
         return found
 
     @staticmethod
-    async def _run(call: Callable[[], T]) -> T:
-        """`call()` in a worker thread; our errors become one line (rendered in that thread,
-        where the provider method noted what it was doing)."""
+    async def _run(call: Callable[[], T], urn: str = "") -> T:
+        """`call()` in a worker thread; its warnings name `urn`, our errors become one line
+        (rendered in that thread, where the provider method noted what it was doing)."""
 
         def reported() -> T:
             try:
                 return call()
             except MotherDuckError as exc:
-                raise PluginError(render(exc)) from None
+                kind = rpc._extract_type(urn) if urn else ""
+                raise PluginError(schema.in_schema_spelling(kind, render(exc))) from None
 
+        serving.set(urn)  # this task's context, which `to_thread` copies
         return await asyncio.to_thread(reported)
 
     async def get_schema(self, request: rpc.GetSchemaRequest) -> rpc.GetSchemaResponse:
@@ -109,15 +112,20 @@ class MotherDuckProvider(rpc.Provider):
         if isinstance(provider, AccessTokenProvider) and not news.get("owner"):
             stack, project, name = _urn_parts(request.urn)
             news["owner"] = olds.get("owner") or owner_of(project, stack, "", name)
-        result = await self._run(lambda: provider.check(olds, news))
-        failures = [rpc.CheckFailure(camel(f.property), f.reason) for f in result.failures]
+        result = await self._run(lambda: provider.check(olds, news), request.urn)
+        failures = [
+            rpc.CheckFailure(camel(f.property), schema.in_schema_spelling(request.type, f.reason))
+            for f in result.failures
+        ]
         inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs))
         return rpc.CheckResponse(inputs=inputs, failures=failures)
 
     async def diff(self, request: rpc.DiffRequest) -> rpc.DiffResponse:
         provider = self._provider(request.urn)
         olds, news = to_plain(request.old_state), to_plain(request.new_inputs)
-        result = await self._run(lambda: provider.diff(request.resource_id, olds, news))
+        result = await self._run(
+            lambda: provider.diff(request.resource_id, olds, news), request.urn
+        )
         return rpc.DiffResponse(
             changes=result.changes,
             replaces=[camel(k) for k in result.replaces or []],
@@ -128,14 +136,14 @@ class MotherDuckProvider(rpc.Provider):
     async def create(self, request: rpc.CreateRequest) -> rpc.CreateResponse:
         provider = self._provider(request.urn)
         props = to_plain(request.properties)
-        result = await self._run(lambda: provider.create(props))
+        result = await self._run(lambda: provider.create(props), request.urn)
         outs = from_plain(result.outs or {}, secret_keys(request.properties))
         return rpc.CreateResponse(resource_id=str(result.id), properties=outs)
 
     async def read(self, request: rpc.ReadRequest) -> rpc.ReadResponse:
         provider = self._provider(request.urn)
         props = to_plain(request.properties)
-        result = await self._run(lambda: provider.read(request.resource_id, props))
+        result = await self._run(lambda: provider.read(request.resource_id, props), request.urn)
         secrets = secret_keys(request.properties) | secret_keys(request.inputs)
         return rpc.ReadResponse(
             resource_id=result.id or "",
@@ -146,14 +154,16 @@ class MotherDuckProvider(rpc.Provider):
     async def update(self, request: rpc.UpdateRequest) -> rpc.UpdateResponse:
         provider = self._provider(request.urn)
         olds, news = to_plain(request.olds), to_plain(request.news)
-        result = await self._run(lambda: provider.update(request.resource_id, olds, news))
+        result = await self._run(
+            lambda: provider.update(request.resource_id, olds, news), request.urn
+        )
         secrets = secret_keys(request.olds) | secret_keys(request.news)
         return rpc.UpdateResponse(properties=from_plain(result.outs or {}, secrets))
 
     async def delete(self, request: rpc.DeleteRequest) -> None:
         provider = self._provider(request.urn)
         props = to_plain(request.properties)
-        await self._run(lambda: provider.delete(request.resource_id, props))
+        await self._run(lambda: provider.delete(request.resource_id, props), request.urn)
 
 
 def version() -> str:

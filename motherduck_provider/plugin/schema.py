@@ -13,6 +13,7 @@ import ast
 import dataclasses
 import inspect
 import json
+import re
 import sys
 import textwrap
 import typing
@@ -22,7 +23,7 @@ from typing import Any
 from .. import config
 from .._version import __version__
 from ..resources import AccessToken, InstanceConfig, ServiceAccount
-from .properties import SECRET_OUTPUTS, camel
+from .properties import SECRET_OUTPUTS, camel, snake
 
 PACKAGE = "motherduck"
 RESOURCES: tuple[type, ...] = (ServiceAccount, AccessToken, InstanceConfig)
@@ -227,3 +228,38 @@ def package_schema() -> dict[str, Any]:
 def text() -> str:
     """The schema as JSON text (what GetSchema serves and `schema` writes)."""
     return json.dumps(package_schema(), indent=2, sort_keys=False) + "\n"
+
+
+def _type_refs(spec: Any) -> set[str]:
+    """The object types (`#/types/<token>`) a spec refers to, however deep."""
+    if isinstance(spec, dict):
+        ref = spec.get("$ref", "")
+        found = {ref.removeprefix("#/types/")} if ref.startswith("#/types/") else set()
+        return found.union(*(_type_refs(v) for v in spec.values()))
+    if isinstance(spec, list):
+        return set().union(*(_type_refs(v) for v in spec))
+    return set()
+
+
+@cache
+def _spellings(kind: str) -> tuple[dict[str, str], re.Pattern[str] | None]:
+    """The one map from the dynamic providers' names to the schema's, for resource `kind`:
+    its properties and those of its object types (`rotate_before` -> `rotateBefore`)."""
+    whole = package_schema()
+    spec = whole["resources"].get(kind)
+    if spec is None:
+        return {}, None
+    names = set(spec["inputProperties"]) | set(spec["properties"])
+    for ref in _type_refs(spec):
+        names |= set(whole["types"][ref]["properties"])
+    found = {snake(name): name for name in names if snake(name) != name}
+    words = "|".join(sorted(map(re.escape, found), key=len, reverse=True))
+    return found, (re.compile(rf"\b(?:{words})\b") if found else None)
+
+
+def in_schema_spelling(kind: str, text: str) -> str:
+    """`text` (a check failure, error or warning of resource `kind`) with its property names
+    spelled as the schema spells them; per resource, so a value such as the token type
+    `read_write` is not taken for InstanceConfig's `readWrite`."""
+    found, pattern = _spellings(kind)
+    return pattern.sub(lambda m: found[m.group(0)], text) if pattern else text

@@ -19,6 +19,7 @@ from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
+from .engine_log import attach
 from .provider import MotherDuckProvider, PluginError, version
 
 _RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete")
@@ -61,6 +62,8 @@ OneLineServicer = type(
 
 def serve(engine_address: str) -> None:
     """Serve until the engine stops us; the port goes to stdout, as the engine expects."""
+
+    attach(engine_address)
 
     async def run() -> None:
         server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)

@@ -74,9 +74,27 @@ def utcnow() -> datetime:
     return emulator_clock_now() or datetime.now(UTC)
 
 
+WarningSink = Callable[[str], None]
+_warning_sink: WarningSink | None = None
+
+
+def route_warnings(sink: WarningSink | None) -> None:
+    """Where `warn` sends its lines from now on; None (the default) is stderr.
+
+    The engine shows the stderr of the dynamic provider process, not of a provider plugin:
+    the plugin sends warnings to the engine's Log RPC instead (`plugin/engine_log.py`).
+    """
+    global _warning_sink  # one process-wide choice, made once at start
+    _warning_sink = sink
+
+
 def warn(message: str) -> None:
-    """A warning the engine shows in `pulumi up` output (the provider's stderr is relayed)."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    """A warning the engine shows in the run's output: the one place that decides how."""
+    sink = _warning_sink
+    if sink is None:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    else:
+        sink(message)
 
 
 def _reporting(method: Callable[..., Any], operation: str) -> Callable[..., Any]:

@@ -786,7 +786,7 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     ttl: pulumi.Output[int | None]
     """Seconds the token is valid from its creation; unset: it never expires."""
     token_type: pulumi.Output[str]
-    """read_write (the default) or read_scaling."""
+    """read_write (the default, unless adopt_token_id is set) or read_scaling."""
     rotate_before: pulumi.Output[int | None]
     """Rotate the token (in place) this many seconds before it expires; needs `ttl`."""
     keep_previous_for: pulumi.Output[int | None]

@@ -126,23 +126,33 @@ class EmulatorStack:
         self.work_dir = work_dir
         self._run = run
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`pulumi <args>` in the project dir against the `dev` stack."""
-        return self._run(self.project, *args, check=check)
+    def run(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`pulumi <args>` in the project dir against the `dev` stack (`env` added)."""
+        return self._run(self.project, *args, check=check, env=env)
 
-    def up(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("up", "--yes", "--skip-preview", *args, check=check)
+    def up(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("up", "--yes", "--skip-preview", *args, check=check, env=env)
 
-    def preview(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("preview", *args, check=check)
+    def preview(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("preview", *args, check=check, env=env)
 
-    def refresh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("refresh", "--yes", "--skip-preview", *args, check=check)
+    def refresh(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run("refresh", "--yes", "--skip-preview", *args, check=check, env=env)
 
-    def destroy(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def destroy(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Lift `protect` (examples protect accounts) and destroy everything."""
         self.run("state", "unprotect", "--all", "--yes", check=False)
-        return self.run("destroy", "--yes", "--skip-preview", *args, check=check)
+        return self.run("destroy", "--yes", "--skip-preview", *args, check=check, env=env)
 
     def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
         args = ["stack", "output", "--json"] + (["--show-secrets"] if show_secrets else [])

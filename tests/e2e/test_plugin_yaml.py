@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml"
 PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
 USERNAME = "yaml_svc"
+KEEPS = "keeps its current Duckling configuration"
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
 
     calls = len(emulator.store.requests)
     preview = stack.preview()
-    assert "+ 3 to create" in preview.stdout, preview.stdout
+    assert "+ 4 to create" in preview.stdout, preview.stdout
     assert len(emulator.store.requests) == calls, "preview called the API"
 
     up = stack.up()
@@ -82,7 +83,7 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert stack.resources("motherduck:index:AccessToken")[0]["id"] == resource["id"]
 
     refresh = stack.refresh()
-    assert "3 unchanged" in refresh.stdout, refresh.stdout
+    assert "4 unchanged" in refresh.stdout, refresh.stdout
 
     texts = [p.stdout + p.stderr for p in (preview, up, rotate, refresh)]
     texts += [str(stack.export()), stack.state_text()]
@@ -93,7 +94,13 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     emulator.store.delete_token(USERNAME, rotated["tokenId"])  # revoked outside Pulumi
     gone = stack.refresh()
     assert "- 1 deleted" in gone.stdout, gone.stdout
+    assert f"token {rotated['tokenId']} of '{USERNAME}' was revoked outside Pulumi" in gone.stdout
     assert stack.resources("motherduck:index:AccessToken") == [], "refresh kept a gone token"
+
+    (config,) = stack.resources("motherduck:index:InstanceConfig")
+    dropped = stack.run("destroy", "--yes", "--skip-preview", "--target", config["urn"])
+    assert KEEPS in " ".join(dropped.stdout.split()), dropped.stdout  # held, said at exit
+    assert emulator.store.has_user(USERNAME)
 
     stack.destroy()
     assert not emulator.store.has_user(USERNAME)
@@ -128,3 +135,37 @@ def test_import_an_account_and_its_token_by_their_terraform_ids(
                         check=False)  # fmt: skip
     assert missing.returncode != 0
     assert "does not exist" in missing.stdout + missing.stderr
+
+
+def test_terraform_config_names_environment_variables_and_check_names(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    """The plugin takes the Terraform provider's config names and the environment variables,
+    never shows the admin token, and names bad inputs as the YAML program spells them."""
+    stack = emulator_stack(PROGRAM)
+    for key in ("motherduck:token", "motherduck:apiUrl"):
+        stack.run("config", "rm", key)
+    stack.run("config", "set", "--secret", "motherduck:adminToken", emulator.admin_token)
+    stack.run("config", "set", "--plaintext", "motherduck:apiBaseUrl", emulator.url)
+    up = stack.up()
+    assert emulator.store.has_user(USERNAME)
+
+    for key in ("motherduck:adminToken", "motherduck:apiBaseUrl"):
+        stack.run("config", "rm", key)
+    env = {"MOTHERDUCK_ADMIN_TOKEN": emulator.admin_token, "MOTHERDUCK_API_BASE_URL": emulator.url}
+    calls = len(emulator.store.requests)
+    refresh = stack.refresh(env=env)
+    assert "4 unchanged" in refresh.stdout, refresh.stdout
+    assert len(emulator.store.requests) > calls, "refresh did not reach the emulator"
+
+    manifest = stack.project / "Pulumi.yaml"
+    manifest.write_text(manifest.read_text().replace("ttl: 86400", "rotateBefore: 3600"))
+    bad = stack.preview(env=env, check=False)
+    assert bad.returncode != 0
+    assert "rotateBefore: needs ttl" in bad.stdout + bad.stderr, bad.stdout + bad.stderr
+
+    texts = [p.stdout + p.stderr for p in (up, refresh, bad)]
+    for text in [*texts, str(stack.export()), stack.state_text()]:
+        assert emulator.admin_token not in text
+    stack.destroy(env=env)
+    assert not emulator.store.has_user(USERNAME)

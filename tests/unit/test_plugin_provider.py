@@ -11,6 +11,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from motherduck_provider.plugin.properties import camel, from_plain, secret_keys, snake, to_plain
 from motherduck_provider.plugin.provider import MotherDuckProvider, settings_config
+from motherduck_provider.plugin.schema import in_schema_spelling, token
 from motherduck_provider.resources.access_token import owner_of
 
 URN = "urn:pulumi:dev::proj::motherduck:index:{}::{}"
@@ -70,7 +71,32 @@ def test_check_uses_the_dynamic_providers_rules_with_schema_names() -> None:
         },
     )
     assert [f.property for f in result.failures or []] == ["rotateBefore"]
-    assert "needs ttl" in (result.failures or [])[0].reason
+    assert (result.failures or [])[0].reason.startswith("rotateBefore: needs ttl")
+
+
+def test_check_failures_name_nested_properties_as_the_schema_does() -> None:
+    result = check(
+        "InstanceConfig",
+        "cfg",
+        {
+            "username": PropertyValue("svc"),
+            "readWrite": PropertyValue({"instanceSize": PropertyValue("huge")}),
+        },
+    )
+    reasons = {f.property: f.reason for f in result.failures or []}
+    assert reasons["readWrite"].startswith("readWrite: instanceSize: 'huge' is not one of")
+    assert reasons["readScaling"].startswith("readScaling: is required")
+
+
+def test_schema_spelling_is_per_resource() -> None:
+    """`read_write` is InstanceConfig's `readWrite` but an AccessToken's token type value."""
+    text = "token t is a read_scaling token, not read_write; fix token_type"
+    assert (
+        in_schema_spelling(token("AccessToken"), text)
+        == "token t is a read_scaling token, not read_write; fix tokenType"
+    )
+    assert in_schema_spelling(token("InstanceConfig"), "read_write: x") == "readWrite: x"
+    assert in_schema_spelling("", "token_type") == "token_type"
 
 
 def test_check_gives_a_token_the_owner_a_python_program_would() -> None:

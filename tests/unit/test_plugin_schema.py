@@ -72,3 +72,12 @@ def test_schema_command_writes_what_get_schema_serves(tmp_path: Path) -> None:
     assert main(["schema", "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == json.loads(schema.text())
     assert json.loads(schema.text())["name"] == "motherduck"
+
+
+def test_token_type_default_is_described_not_declared() -> None:
+    """check sets `read_write` only when `adoptTokenId` is unset: a schema `default` would make
+    generated SDKs send it with `adoptTokenId` too, failing the adoption of a read_scaling
+    token ("is a read_scaling token, not read_write")."""
+    spec = schema.package_schema()["resources"][schema.token("AccessToken")]["inputProperties"]
+    assert "default" not in spec["tokenType"]
+    assert "read_write (the default" in spec["tokenType"]["description"]

@@ -3,7 +3,7 @@
     init --shards N [--stack-prefix shard] [--config K=V]... [--secret K=ENVVAR]...
     preview | up | refresh | destroy [--shard K]... [--failed] [--parallel N] [--expect-no-changes]
     outputs [--show-secrets]
-    recover [--shard K]... [--failed]      after a killed run: `pulumi cancel` + our recover
+    recover [--shard K]... [--failed]      after a killed run: `recover --cancel` per shard
     move USERNAME --to K                   one account to shard K (pinned there)
     reshard --shards M                     every account to its shard among M stacks
     status                                 the shards and the last outcome of each operation
@@ -147,17 +147,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     stacks = _selected(args, spec, "up")
     status = 0
     for name in stacks:
-        base = [fleet.command.command, "--non-interactive"]
         env = {**os.environ, **fleet.env}
-        cancel = subprocess.run(
-            [*base, "cancel", "--yes", "--stack", name],
-            cwd=fleet.project,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        print(f"{name}: pulumi cancel: {'done' if cancel.returncode == 0 else 'nothing to cancel'}")
         proc = subprocess.run(
             [
                 sys.executable,
@@ -167,6 +157,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
                 name,
                 "--pulumi",
                 fleet.command.command,
+                "--cancel",
             ],
             cwd=fleet.project,
             env=env,

@@ -272,6 +272,13 @@ def test_release_stack_continues_without_churn(upgraded: Upgrade) -> None:
         if r.operation_id == "users-delete" and r.status == 200
     )
     assert deleted == sorted(before)  # exactly the accounts MotherDuck held
+    revoked = [
+        tuple(r.path.split("/")[3::2])
+        for org in upgraded.orgs
+        for r in org.store.requests
+        if r.operation_id == DELETE_TOKEN
+    ]
+    assert all(token in before[user]["tokens"] for user, token in revoked), revoked
     assert upgraded.held() == {}  # 0 orphans: no account, so no token or config
     assert stack.resources() == []
 

@@ -1,5 +1,5 @@
 """What our SDK workarounds rely on, checked against the installed Pulumi SDK, and what each
-does when a release changes it (README: Supported versions). Every cell of `scripts/matrix`
+does when a release changes it (docs/supported-versions.md). Every cell of `scripts/matrix`
 runs these, so a new SDK release that moves something fails here, loudly, before a user's
 deployment meets it; the fallback tests simulate such a release.
 

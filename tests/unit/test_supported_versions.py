@@ -1,7 +1,8 @@
 """The supported versions are said once in each place that needs them, and agree: pyproject.toml
 (bounds, classifiers, mypy and ruff targets), scripts/find-python (what bootstrap takes),
 scripts/matrix (what is tested), the CLI floor (tools/pulumi-cli-floor, `pulumi_cli`), and the
-README's table. Also the CLI check the recover command runs first.
+table of docs/supported-versions.md (the site's Supported versions page). Also the CLI check the
+recover command runs first.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from motherduck_provider import pulumi_cli, recover
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+SUPPORTED_VERSIONS_PAGE = (REPO_ROOT / "docs" / "supported-versions.md").read_text(encoding="utf-8")
 
 
 def floors() -> dict[str, str]:
@@ -59,8 +60,8 @@ def test_python_versions_agree() -> None:
     assert set(re.findall(r"Python (3\.\d+)", listed)) == set(pythons)
 
 
-def test_the_readme_table_says_what_pyproject_and_the_cli_floor_say() -> None:
-    table = README.split("## Supported versions", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_table_says_what_pyproject_and_the_cli_floor_say() -> None:
+    table = SUPPORTED_VERSIONS_PAGE.split("# Supported versions", 1)[1].split("\n## ", 1)[0]
     rows = {
         line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
     }

@@ -18,7 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(__file__).resolve().parent / "programs" / "plugin_sdks"
 PLUGIN = REPO_ROOT / "tools" / "plugin-bin" / "pulumi-resource-motherduck"
+PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_package"
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -123,7 +126,7 @@ def test_typescript_sdk_and_sample_program_compile(schema: Path, tmp_path: Path)
     assert "AccessToken" in (app / "bin" / "index.js").read_text()
 
 
-def go_env(tmp_path: Path) -> dict[str, str]:
+def go_env() -> dict[str, str]:
     """Offline: modules come from the local module cache only (served as a file proxy)."""
     go = shutil.which("go") or "/usr/local/go/bin/go"
     modcache = subprocess.run(
@@ -157,7 +160,7 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
     # module cache holds exactly those, so the build stays offline.
     pinned = REPO_ROOT / "tools" / "pulumi-sdkgen"
     requires = pinned.joinpath("go.mod").read_text().split("\nrequire", 1)[1]
-    env = go_env(tmp_path)
+    env = go_env()
     run("go", "mod", "init", module_path, cwd=package, env=env)
 
     app = tmp_path / "app"
@@ -200,43 +203,67 @@ def test_python_sdk_imports_and_sample_type_checks(schema: Path, tmp_path: Path)
 
 
 @pytest.fixture
-def package_env(pulumi_bin: Path, pulumi_work_dir: Path) -> dict[str, str]:
-    """The e2e environment with the YAML language host on PATH and the plugin run by this
-    test's interpreter."""
+def pulumi_env(pulumi_bin: Path, pulumi_work_dir: Path) -> dict[str, str]:
+    """The e2e environment with the YAML language host on PATH, the plugin run by this
+    test's interpreter, and the plugin NOT on PATH: the project must say where it is."""
     try:
         yaml_bin = install_language_yaml()
     except Exception as exc:  # a failed build: fail, never skip
         pytest.fail(f"pulumi-language-yaml could not be built: {exc}", pytrace=False)
     env = pulumi_environment(pulumi_work_dir, pulumi_bin)
-    env["PATH"] = f"{yaml_bin}{os.pathsep}{env['PATH']}"
+    env["PATH"] = os.pathsep.join(
+        [str(yaml_bin)] + [p for p in env["PATH"].split(os.pathsep) if p != str(PLUGIN.parent)]
+    )
     env["MOTHERDUCK_PLUGIN_PYTHON"] = sys.executable
     return env
 
 
-def pulumi(
-    env: dict[str, str], cwd: Path, *args: str, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        ["pulumi", "--non-interactive", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        pytest.fail(
-            f"`pulumi {' '.join(args)}` exited {proc.returncode}\n"
-            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}",
-            pytrace=False,
-        )
-    return proc
-
-
 def test_package_get_schema_returns_the_plugin_schema(
-    schema: Path, package_env: dict[str, str], tmp_path: Path
+    schema: Path, run_pulumi: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
     """`pulumi package get-schema <path to the plugin>` runs the plugin and prints its schema,
     the same the schema command writes."""
-    got = pulumi(package_env, tmp_path, "package", "get-schema", str(PLUGIN))
+    got = run_pulumi(tmp_path, "package", "get-schema", str(PLUGIN))
     assert json.loads(got.stdout) == json.loads(schema.read_text())
+
+
+def test_package_add_in_a_yaml_project_then_preview_up_destroy(
+    schema: Path, emulator: Any, emulator_stack: Callable[..., Any]
+) -> None:
+    """`pulumi package add <plugin>` in a YAML project generates the YAML SDK (a package
+    declaration) and then fails: the YAML language host (pulumi-yaml v1.25.0, the one the
+    Go module proxy serves) does not implement the Link step, so Pulumi.yaml is left as it
+    was. The `packages` entry that names the plugin's directory works: preview (no API
+    call), up and destroy through the engine, with the plugin not on PATH."""
+    stack = emulator_stack(PROGRAM)
+    manifest = stack.project / "Pulumi.yaml"
+    before = manifest.read_text()
+    missing = stack.preview(check=False)
+    assert missing.returncode != 0
+    assert "no resource plugin 'pulumi-resource-motherduck' found" in missing.stdout
+
+    added = stack.run("package", "add", str(PLUGIN), check=False)
+    version = json.loads(schema.read_text())["version"]
+    declaration = stack.project / "sdks" / "motherduck" / f"motherduck-{version}.yaml"
+    assert declaration.is_file(), added.stdout + added.stderr
+    assert "name: motherduck" in declaration.read_text()
+    assert added.returncode != 0
+    assert "linking package: method Link not implemented" in added.stderr, added.stderr
+    assert manifest.read_text() == before
+
+    manifest.write_text(before + f"packages:\n  motherduck: {PLUGIN.parent}\n")
+    calls = len(emulator.store.requests)
+    preview = stack.preview()
+    assert "+ 3 to create" in preview.stdout, preview.stdout
+    assert len(emulator.store.requests) == calls, "preview called the API"
+
+    up = stack.up()
+    outputs = stack.outputs(show_secrets=True)
+    assert list(emulator.store.users.get("package_svc").tokens) == [outputs["tokenId"]]
+    assert stack.outputs()["token"] == "[secret]"
+    for text in (up.stdout + up.stderr, stack.state_text()):
+        assert outputs["token"] not in text and emulator.admin_token not in text
+
+    stack.destroy()
+    assert not emulator.store.has_user("package_svc")
+    assert stack.resources("motherduck:") == []

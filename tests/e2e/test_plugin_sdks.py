@@ -60,12 +60,14 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_schema(tmp_path_factory.mktemp("schema") / "schema.json")
 
 
-def schema_members(schema: Path) -> list[str]:
-    """The names of the schema's resources (components too) and functions: `ServiceAccount`."""
+def schema_members(schema: Path) -> tuple[list[str], list[str]]:
+    """The names of the schema's resources (components too) and functions:
+    (["ServiceAccount", ...], ["getServiceAccount", ...])."""
     spec = json.loads(schema.read_text())
-    return [
-        token.split(":")[-1] for key in ("resources", "functions") for token in spec.get(key, {})
-    ]
+    resources, functions = (
+        [t.split(":")[-1] for t in spec.get(k, {})] for k in ("resources", "functions")
+    )
+    return resources, functions
 
 
 def secret_outputs(schema: Path) -> dict[str, list[str]]:
@@ -88,9 +90,9 @@ def test_typescript_sdk_and_sample_program_compile(schema: Path, tmp_path: Path)
     missing export, would fail here."""
     sdk = generate("nodejs", tmp_path / "sdk", schema)
     index = (sdk / "index.ts").read_text()
-    for name in schema_members(schema):
-        export = name[0].lower() + name[1:]
-        assert name in index or export in index, f"{name} is not exported by the TypeScript SDK"
+    resources, functions = schema_members(schema)
+    for name in resources + functions:
+        assert f"export const {name}: typeof" in index, f"{name} is not exported by the SDK"
     for name, secrets in secret_outputs(schema).items():
         if secrets:
             code = (sdk / f"{name[0].lower()}{name[1:]}.ts").read_text()
@@ -150,8 +152,12 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
     out = generate("go", tmp_path / "sdk", schema)
     (package,) = [p for p in out.iterdir() if p.is_dir()]
     code = "\n".join(p.read_text() for p in package.glob("*.go"))
-    for name in schema_members(schema):
-        assert re.search(rf"\b(type|func) {name}\b", code), f"{name} missing from the Go SDK"
+    resources, functions = schema_members(schema)
+    for name in resources:
+        assert f"type {name} struct" in code, f"{name} missing from the Go SDK"
+    for name in functions:  # `getX` is `LookupX` in Go when X is also a resource
+        go_names = {name[0].upper() + name[1:], "Lookup" + name.removeprefix("get")}
+        assert any(f"func {n}(" in code for n in go_names), f"{name} missing from the Go SDK"
     module = re.search(r'"(\S+)/internal"', code)
     assert module, "no import of the SDK's internal package"
     module_path = module.group(1)
@@ -186,7 +192,8 @@ def test_python_sdk_imports_and_sample_type_checks(schema: Path, tmp_path: Path)
     # The SDK reads its version from its package metadata: `egg_info` writes it beside the
     # package, as an editable install would, without installing anything.
     run(sys.executable, "setup.py", "-q", "egg_info", cwd=out)
-    names = schema_members(schema)
+    resources, functions = schema_members(schema)
+    names = resources + [snake(name) for name in functions]
     probe = f"import {package.name} as m; print([n for n in {names!r} if not hasattr(m, n)])"
     missing = run(sys.executable, "-c", probe, cwd=tmp_path, env=env).strip()
     assert missing == "[]", f"not in the Python SDK: {missing}"

@@ -146,7 +146,7 @@ def go_env() -> dict[str, str]:
 
 
 def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
-    """The generated Go SDK and a `main.go` using it build (`go vet` too), against pulumi sdk/v3
+    """The generated Go SDK and a `main.go` using it build, against pulumi sdk/v3
     at the version the CLI is built from; the program's go.mod points at the SDK with a
     `replace` directive, as `pulumi package add` tells Go users to."""
     out = generate("go", tmp_path / "sdk", schema)
@@ -158,6 +158,11 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
     for name in functions:  # `getX` is `LookupX` in Go when X is also a resource
         go_names = {name[0].upper() + name[1:], "Lookup" + name.removeprefix("get")}
         assert any(f"func {n}(" in code for n in go_names), f"{name} missing from the Go SDK"
+    for name, secrets in secret_outputs(schema).items():
+        if secrets:
+            source = (package / f"{name[0].lower()}{name[1:]}.go").read_text()
+            marked = source.split("pulumi.AdditionalSecretOutputs([]string{", 1)[1].split("}")[0]
+            assert sorted(re.findall(r'"(\w+)"', marked)) == secrets, name
     module = re.search(r'"(\S+)/internal"', code)
     assert module, "no import of the SDK's internal package"
     module_path = module.group(1)

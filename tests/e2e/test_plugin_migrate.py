@@ -1,0 +1,138 @@
+"""Moving a Python stack to the plugin form through the real engine, nothing recreated.
+
+A Python program (programs/migrate: an account, a token with a secret, a Duckling config) is
+brought up; then the project's program becomes the same program in Pulumi YAML
+(programs/migrate/plugin.yaml) and `python -m motherduck_provider.plugin migrate` rewrites the
+state. The YAML program then previews and runs with no change and no API call, the token keeps
+its id and secret, the emulator holds exactly what state says, and a refresh and a destroy
+through the plugin leave nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from motherduck_provider.emulator import EmulatorServer
+
+# The YAML host and the plugin on PATH, as for the plugin's other end-to-end tests.
+from tests.e2e.test_plugin_yaml import pulumi_env, yaml_bin  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+PROGRAM = Path(__file__).resolve().parent / "programs" / "migrate"
+USERNAME = "migrate_svc"
+TYPES = {f"motherduck:index:{n}" for n in ("ServiceAccount", "AccessToken", "InstanceConfig")}
+
+
+def assert_emulator_holds_state(emulator: EmulatorServer, stack: Any) -> None:
+    """MotherDuck holds exactly the accounts and tokens state holds; nothing is pending."""
+    exported = stack.export()["deployment"]
+    assert not exported.get("pending_operations"), exported.get("pending_operations")
+    managed = [r for r in exported.get("resources") or [] if r["type"] in TYPES]
+    accounts = sorted(r["id"] for r in managed if r["type"].endswith(":ServiceAccount"))
+    assert sorted(emulator.store.users) == accounts
+    in_state = sorted(r["outputs"]["tokenId"] for r in managed if r["type"].endswith("Token"))
+    live = sorted(t.id for name in accounts for t in emulator.store.list_tokens(name))
+    assert live == in_state, f"MotherDuck holds {live}, state {in_state}"
+
+
+def ids_by_name(stack: Any) -> dict[str, str]:
+    """Logical name -> id of the stack's MotherDuck resources, of either form."""
+    return {
+        r["urn"].rsplit("::", 1)[1]: r["id"]
+        for r in stack.resources()
+        if "motherduck:" in r["type"] and not r["type"].startswith("pulumi:providers:")
+    }
+
+
+def token_secret_in_state(stack: Any) -> str:
+    """The token's secret as state holds it (decrypted by the CLI)."""
+    text = stack.run("stack", "export", "--show-secrets").stdout
+    (token,) = [
+        r for r in json.loads(text)["deployment"]["resources"] if r["type"].endswith("AccessToken")
+    ]
+    secret = token["outputs"]["token"]
+    assert isinstance(secret, dict) and "plaintext" in secret, secret
+    return str(json.loads(secret["plaintext"]))
+
+
+def test_a_python_stack_moves_to_the_plugin_form_without_recreating_anything(
+    emulator: EmulatorServer,
+    emulator_stack: Callable[..., Any],
+    pulumi_bin: Path,
+    pulumi_env: dict[str, str],  # noqa: F811
+) -> None:
+    stack = emulator_stack(PROGRAM)
+    stack.up()
+    before = stack.outputs(show_secrets=True)
+    secret, token_id = before["token"], before["tokenId"]
+    (live,) = emulator.store.list_tokens(USERNAME)
+    assert live.id == token_id
+    assert live.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+    ids = ids_by_name(stack)
+    assert set(ids) == {"account", "ci", "ducklings"}
+
+    (stack.project / "__main__.py").unlink()  # the program is now the YAML one
+    (stack.project / "Pulumi.yaml").write_text((PROGRAM / "plugin.yaml").read_text())
+    calls = len(emulator.store.requests)
+    env = {**os.environ, **pulumi_env}
+    command = [sys.executable, "-m", "motherduck_provider.plugin", "migrate"]
+    command += ["--pulumi", str(pulumi_bin / "pulumi")]
+    moved = subprocess.run(
+        command, cwd=stack.project, env=env, capture_output=True, text=True, check=False
+    )
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "moved 4 resources to the plugin form" in moved.stdout, moved.stdout
+    (backup,) = stack.project.glob("motherduck-migrate-dev-*.json")
+    assert "pulumi-python:dynamic/motherduck:AccessToken" in backup.read_text()
+
+    again = subprocess.run(
+        command, cwd=stack.project, env=env, capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0 and "nothing to move" in again.stdout, again.stdout
+
+    preview = stack.preview("--expect-no-changes")
+    assert "4 unchanged" in preview.stdout, preview.stdout
+    up = stack.up("--expect-no-changes")
+    assert len(emulator.store.requests) == calls, "the move, preview or up called the API"
+
+    after = stack.outputs(show_secrets=True)
+    assert (after["tokenId"], after["token"]) == (token_id, secret)
+    assert stack.outputs()["token"] == "[secret]"
+    resources = stack.resources()
+    assert {r["type"] for r in resources} == {
+        "pulumi:pulumi:Stack", "pulumi:providers:motherduck", *TYPES
+    }  # fmt: skip
+    assert ids_by_name(stack) == ids
+    (token,) = stack.resources("motherduck:index:AccessToken")
+    assert set(token["outputs"]["token"]) >= {"ciphertext"}  # still encrypted in state
+    assert token["inputs"]["tokenType"] == "read_write" and "__provider" not in token["inputs"]
+    assert_emulator_holds_state(emulator, stack)
+    [(user_token,)] = [emulator.store.list_tokens(USERNAME)]
+    assert user_token.id == token_id and user_token.secret_sha256 == live.secret_sha256
+
+    refresh = stack.refresh()
+    assert "4 unchanged" in refresh.stdout, refresh.stdout
+    assert token_secret_in_state(stack) == secret
+    stack.preview("--expect-no-changes")
+    assert_emulator_holds_state(emulator, stack)
+    writes = [r for r in emulator.store.requests[calls:] if r.write]
+    assert not writes, f"the refresh wrote: {writes}"
+
+    for text in (moved.stdout + moved.stderr, preview.stdout, up.stdout, stack.state_text()):
+        for value in (secret, emulator.admin_token):
+            assert value not in text
+
+    stack.destroy()
+    assert not emulator.store.has_user(USERNAME)
+    assert ids_by_name(stack) == {}
+    assert emulator.store.users == {}

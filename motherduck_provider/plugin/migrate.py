@@ -4,11 +4,11 @@
 
 Why a state rewrite: the engine does take a dynamic resource over by alias without a replace
 (a provider change asks the new provider's DiffConfig, which reports none), but every program
-must carry an alias per resource (YAML: the literal URN, stack name included), the Python
-plugin must still load, and state keeps the Python form's outputs (`token_id`, `__provider`)
-until a refresh, so the program reads `tokenId` as null until then; `pulumi import` cannot
-bring a token's secret back. So this command rewrites the exported deployment
-(`pulumi stack export`, backed up first, then `pulumi stack import`):
+must carry an alias per resource (YAML: the literal URN, stack name included), and state
+keeps the Python form's outputs (`token_id`, `__provider`) until a refresh, so the program
+reads `tokenId` as null until then; `pulumi import` cannot bring a token's secret back. So
+this command rewrites the exported deployment (`pulumi stack export`, backed up first, then
+`pulumi stack import`):
 
 * the types `pulumi-python:dynamic/motherduck:<Name>` become `motherduck:index:<Name>`, in
   every URN and every reference to one (parent, dependencies, property dependencies, ...);

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from motherduck_provider import __version__
 from motherduck_provider.emulator import EmulatorServer
 
 # The YAML host and the plugin on PATH, as for the plugin's other end-to-end tests.
@@ -94,10 +96,18 @@ def before_move(emulator: EmulatorServer, stack: Any) -> Before:
     return Before(outputs["token"], outputs["tokenId"], live.secret_sha256, ids)
 
 
-def use_program(stack: Any, yaml_name: str) -> None:
-    """The project's program becomes programs/migrate/<yaml_name> (Pulumi YAML)."""
+def use_program(stack: Any, yaml_name: str, version: str | None = None) -> None:
+    """The project's program becomes programs/migrate/<yaml_name> (Pulumi YAML); with
+    `version`, each resource asks for that plugin version (as a generated SDK does)."""
     (stack.project / "__main__.py").unlink()
-    (stack.project / "Pulumi.yaml").write_text((PROGRAM / yaml_name).read_text())
+    text = (PROGRAM / yaml_name).read_text()
+    if version:
+        text = re.sub(
+            r"(\n    type: motherduck:index:\w+\n)",
+            rf"\1    options: {{version: {version}}}\n",
+            text,
+        )
+    (stack.project / "Pulumi.yaml").write_text(text)
 
 
 def check_taken_over(
@@ -136,19 +146,22 @@ def check_taken_over(
     assert emulator.store.users == {}
 
 
+@pytest.mark.parametrize("version", [None, __version__], ids=["no-version", "version"])
 def test_the_migrate_command_moves_a_python_stack_without_recreating_anything(
     emulator: EmulatorServer,
     emulator_stack: Callable[..., Any],
     pulumi_bin: Path,
     pulumi_env: dict[str, str],  # noqa: F811
+    version: str | None,
 ) -> None:
     stack = python_stack(emulator_stack)
     before = before_move(emulator, stack)
-    use_program(stack, "plugin.yaml")
+    use_program(stack, "plugin.yaml", version)
     calls = len(emulator.store.requests)
     env = {**os.environ, **pulumi_env}
     command = [sys.executable, "-m", "motherduck_provider.plugin", "migrate"]
     command += ["--pulumi", str(pulumi_bin / "pulumi")]
+    command += ["--provider-version", version] if version else []
     moved = subprocess.run(
         command, cwd=stack.project, env=env, capture_output=True, text=True, check=False
     )
@@ -158,6 +171,8 @@ def test_the_migrate_command_moves_a_python_stack_without_recreating_anything(
     assert "pulumi-python:dynamic/motherduck:AccessToken" in backup.read_text()
     (token,) = stack.resources("motherduck:index:AccessToken")
     assert token["inputs"]["tokenType"] == "read_write" and "__provider" not in token["inputs"]
+    name = "default_" + version.replace(".", "_") if version else "default"
+    assert token["provider"].split("::")[-2] == name
 
     again = subprocess.run(
         command, cwd=stack.project, env=env, capture_output=True, text=True, check=False

@@ -108,6 +108,7 @@ def _settings(values: Any, version: str | None) -> dict[str, Any]:
 
 
 def _check(resources: list[dict[str, Any]], pending: list[dict[str, Any]]) -> None:
+    """Refuse what `pulumi stack import` would lose or this move cannot carry over."""
     if pending:
         urns = ", ".join(
             f"{op.get('type')} {(op.get('resource') or {}).get('urn')}" for op in pending

@@ -3,6 +3,8 @@
 pulumi-resource-motherduck <engine address> [flags]   serve the provider (the engine does this)
 python -m motherduck_provider.plugin schema [--out F]  write the package schema (JSON)
 python -m motherduck_provider.plugin serve <engine address>
+python -m motherduck_provider.plugin migrate [--stack NAME] [--dry-run]   a Python stack's state
+                                                                       to the plugin form
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stdout.write(schema.text())
         return 0
+    if args and args[0] == "migrate":
+        from . import migrate
+
+        return migrate.main(args[1:])
     if args and args[0] == "serve":
         args = args[1:]
     engine = next((a for a in args if not a.startswith("-")), None)

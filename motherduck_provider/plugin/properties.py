@@ -31,6 +31,25 @@ def snake(name: str) -> str:
     return _UPPER.sub(lambda m: "_" + m.group(0).lower(), name)
 
 
+# `pulumi stack export` writes a secret as an object with this key (its value a fixed sig).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+
+
+def state_names(value: Any) -> Any:
+    """A value as `pulumi stack export` writes it, with every object key in `camel` case.
+
+    A secret (the object `SECRET_SIG_KEY` marks) is kept whole: its ciphertext stays as the
+    stack's secrets manager wrote it. The moving of Python stacks uses this (`migrate.py`).
+    """
+    if isinstance(value, Mapping):
+        if SECRET_SIG_KEY in value:
+            return dict(value)
+        return {camel(str(k)): state_names(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [state_names(v) for v in value]
+    return value
+
+
 def _plain(value: PropertyValue) -> Any:
     inner = value.value
     if isinstance(inner, Computed):

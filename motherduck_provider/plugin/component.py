@@ -168,5 +168,11 @@ async def construct(request: rpc.ConstructRequest) -> rpc.ConstructResponse:
         "tokens": pulumi.Output.from_input({n: t.token for n, t in account.tokens.items()}),
     }
     state = {key: await _state(value, rename=False) for key, value in outputs.items()}
+    if not await account.account.id.is_known():
+        # A preview of the account's create: `username` (its input) is not yet a live account,
+        # so it stays unknown, as the Python `get_*_output` functions treat it; an invoke on
+        # it then waits for `up` instead of reading an account that does not exist yet.
+        state = {key: PropertyValue(UNKNOWN).with_dependencies(value.dependencies)
+                 for key, value in state.items()}  # fmt: skip
     urn = await account.urn.future()
     return rpc.ConstructResponse(urn=urn or "", state=state, state_dependencies={})

@@ -3,6 +3,7 @@
 The YAML language host is built on demand (tools/pulumi_yaml.py, cached); the plugin runs from
 the checkout (tools/plugin-bin) with this test's interpreter. Every step is checked against
 the emulator's own state, and the token's secret against the CLI output and the state files.
+The `ManagedAccount` component and the data functions (invokes) have their own program.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ COMPONENT_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_
 TEAM = "yaml_team"
 LOOKED_UP = "looked_up"
 COMPONENT = "motherduck:index:ManagedAccount"
-# What the three invokes read, one request each (in preview too); nothing else is called.
+# What the invokes on existing accounts read in preview, one request each; nothing else is
+# called (the invoke on the component's account, still to be created, waits for `up`).
 INVOKE_READS = ["ducklings-getActiveAccounts", "ducklings-getDucklingConfigForUser",
                 "users-listTokens"]  # fmt: skip
 
@@ -182,6 +184,10 @@ def test_terraform_config_names_environment_variables_and_check_names(
 def test_yaml_managed_account_and_data_functions(
     emulator: EmulatorServer, emulator_stack: Callable[..., Any]
 ) -> None:
+    """`ManagedAccount` built by the plugin over its own resources (named as the Python
+    component's children), and the three data functions by `fn::invoke`: preview calls only
+    the invokes on existing accounts, up matches the emulator, token secrets stay secret,
+    destroy removes what the stack made and nothing else."""
     store = emulator.store
     store.create_user(LOOKED_UP)
     deploy = store.create_token(LOOKED_UP, "deploy")
@@ -215,6 +221,8 @@ def test_yaml_managed_account_and_data_functions(
     assert outputs["lookedUpConfig"]["username"] == LOOKED_UP
     assert outputs["lookedUpConfig"]["readWrite"]["instanceSize"] == "pulse"
     assert [a["username"] for a in outputs["active"]] == [LOOKED_UP]
+    assert outputs["ciTokenId"] == outputs["tokenIds"]["ci"]
+    assert sorted(t["id"] for t in outputs["teamTokens"]) == sorted(live)  # read in `up`
 
     resources = stack.export()["deployment"]["resources"]
     (component,) = [r for r in resources if r["type"] == COMPONENT]
@@ -235,8 +243,9 @@ def test_yaml_managed_account_and_data_functions(
     assert sorted(live) == in_state
     assert [t.id for t in store.list_tokens(LOOKED_UP)] == [deploy.record.id]
 
-    writes = store.count(write=True)
+    writes, calls = store.count(write=True), len(store.requests)
     again = stack.preview("--expect-no-changes")
+    assert len(store.requests) == calls + len(INVOKE_READS) + 1  # the account exists now
     refresh = stack.refresh()
     assert "6 unchanged" in refresh.stdout, refresh.stdout
     assert store.count(write=True) == writes

@@ -146,13 +146,14 @@ def component_args(inputs: Mapping[str, PropertyValue]) -> dict[str, Any]:
     return args
 
 
-async def _state(output: pulumi.Output[Any], rename: bool) -> PropertyValue:
-    """A component output as an engine value: secret, unknown and dependencies kept."""
+async def _state(output: pulumi.Output[Any]) -> PropertyValue:
+    """A component output as an engine value: secret, unknown and dependencies kept; map keys
+    (token names) as they are."""
     known = await output.is_known()
     secret = await output.is_secret()
     urns = {await r.urn.future() for r in await output.resources()}
     plain = await output.future() if known else None
-    value = to_engine(plain, rename) if known else PropertyValue(UNKNOWN)
+    value = to_engine(plain, rename=False) if known else PropertyValue(UNKNOWN)
     return value.with_secret(secret).with_dependencies(u for u in urns if u)
 
 
@@ -161,18 +162,18 @@ async def construct(request: rpc.ConstructRequest) -> rpc.ConstructResponse:
     if request.resource_type != COMPONENT:
         raise ComponentInputError(f"unknown component type {request.resource_type!r}")
     args = component_args(request.inputs)
-    account = PluginManagedAccount(request.name, **args, opts=request.options)
+    team = PluginManagedAccount(request.name, **args, opts=request.options)
     outputs = {
-        "username": account.username,
-        "tokenIds": pulumi.Output.from_input({n: t.token_id for n, t in account.tokens.items()}),
-        "tokens": pulumi.Output.from_input({n: t.token for n, t in account.tokens.items()}),
+        "username": team.username,
+        "tokenIds": pulumi.Output.from_input({n: t.token_id for n, t in team.tokens.items()}),
+        "tokens": pulumi.Output.from_input({n: t.token for n, t in team.tokens.items()}),
     }
-    state = {key: await _state(value, rename=False) for key, value in outputs.items()}
-    if not await account.account.id.is_known():
+    state = {key: await _state(value) for key, value in outputs.items()}
+    if not await team.account.id.is_known():
         # A preview of the account's create: `username` (its input) is not yet a live account,
         # so it stays unknown, as the Python `get_*_output` functions treat it; an invoke on
         # it then waits for `up` instead of reading an account that does not exist yet.
         state = {key: PropertyValue(UNKNOWN).with_dependencies(value.dependencies)
                  for key, value in state.items()}  # fmt: skip
-    urn = await account.urn.future()
+    urn = await team.urn.future()
     return rpc.ConstructResponse(urn=urn or "", state=state, state_dependencies={})

@@ -7,8 +7,8 @@ grows by adding a definition rather than by repeating resource boilerplate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypedDict
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NamedTuple, TypedDict
 
 import pulumi
 
@@ -45,6 +45,38 @@ class DucklingSpec(TypedDict):
     read_scaling: ReadScalingArgs | ReadScalingArgsDict
 
 
+class ChildKinds(NamedTuple):
+    """What a ManagedAccount's children are made of, each called as the resource class is.
+
+    The dynamic resources for a Python program; the provider plugin's own resources
+    (`motherduck_provider.plugin.component`) when the plugin constructs one for another
+    language. Names, order and wiring stay here, the one place for them.
+    """
+
+    account: Callable[..., Any]
+    token: Callable[..., Any]
+    config: Callable[..., Any]
+
+
+DYNAMIC_CHILDREN = ChildKinds(ServiceAccount, AccessToken, InstanceConfig)
+
+INPUT_DOCS = {
+    "username": "The service account's username.",
+    "tokens": "The account's access tokens by name (the name is the token's `name`); each "
+    "takes the settings of `AccessToken`.",
+    "ducklings": "The account's Duckling configuration (`readWrite` and `readScaling`, as "
+    "`InstanceConfig` takes them); unset: the account keeps the server's defaults.",
+    "adopt": "Take over an existing account of that username instead of failing.",
+    "protect": "Protect the account from deletion (default true: deleting an account deletes "
+    "its data); false for throwaway accounts.",
+    "allow_downsize": "With `adopt`, allow `ducklings` to shrink the account's live "
+    "configuration (see `InstanceConfig.allowDownsize`).",
+    "config_in_account": "Hold the Duckling configuration in the ServiceAccount itself (2 + T "
+    "resources instead of 3 + T); the default keeps the InstanceConfig child.",
+}
+"""The component's inputs, described for the package schema (`plugin.schema`)."""
+
+
 class ManagedAccount(pulumi.ComponentResource):
     """A service account, its named tokens and (optionally) its Duckling configuration.
 
@@ -59,6 +91,8 @@ class ManagedAccount(pulumi.ComponentResource):
     tokens: dict[str, AccessToken]
     ducklings: InstanceConfig | None
     username: pulumi.Output[str]
+    children: ClassVar[ChildKinds] = DYNAMIC_CHILDREN
+    """The resource classes of the children (the plugin's subclass changes only this)."""
 
     def __init__(
         self,
@@ -82,7 +116,7 @@ class ManagedAccount(pulumi.ComponentResource):
             super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         held = ducklings if config_in_account else None
-        self.account = ServiceAccount(
+        self.account = self.children.account(
             resource_name,
             username=username,
             adopt=adopt or None,
@@ -94,7 +128,7 @@ class ManagedAccount(pulumi.ComponentResource):
         )
         self.username = self.account.username
         self.tokens = {
-            name: AccessToken(
+            name: self.children.token(
                 f"{resource_name}-{name}",
                 username=self.account.username,
                 name=name,
@@ -110,7 +144,7 @@ class ManagedAccount(pulumi.ComponentResource):
         }
         self.ducklings = None
         if ducklings is not None and not config_in_account:
-            self.ducklings = InstanceConfig(
+            self.ducklings = self.children.config(
                 resource_name,
                 username=self.account.username,
                 read_write=ducklings["read_write"],

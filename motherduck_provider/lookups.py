@@ -238,6 +238,11 @@ def get_tokens(username: str, connection: Connection | None = None) -> GetTokens
     Useful to find the id for `AccessToken(adopt_token_id=...)`, or to audit tokens made
     outside Pulumi. `NotFoundError` if there is no such user.
     """
+    return read_tokens(_client(connection), username)
+
+
+def read_tokens(client: AdminClient, username: object) -> GetTokensResult:
+    """`get_tokens` through `client` (the provider plugin's `getTokens` calls this too)."""
     name = _username(username, "get_tokens")
     now = datetime.now(UTC)
     tokens = tuple(
@@ -249,7 +254,7 @@ def get_tokens(username: str, connection: Connection | None = None) -> GetTokens
             created_ts=info.created_ts,
             expire_at=info.expire_at,
         )
-        for info in _client(connection).list_tokens(name, fresh=True)
+        for info in client.list_tokens(name, fresh=True)
         if not info.expired(now)
     )
     return GetTokensResult(username=name, tokens=tokens)
@@ -279,8 +284,13 @@ def get_duckling_config(
     Useful to adopt an account's configuration as it is. `NotFoundError` if there is no
     such user.
     """
+    return read_duckling_config(_client(connection), username)
+
+
+def read_duckling_config(client: AdminClient, username: object) -> GetDucklingConfigResult:
+    """`get_duckling_config` through `client` (and the plugin's `getDucklingConfig`)."""
     name = _username(username, "get_duckling_config")
-    live = _client(connection).get_duckling_config(name, fresh=True)
+    live = client.get_duckling_config(name, fresh=True)
     return GetDucklingConfigResult(
         username=name,
         read_write=_read_write(live.read_write),
@@ -298,12 +308,17 @@ def get_duckling_config_output(
 @_data_function
 def get_active_accounts(connection: Connection | None = None) -> GetActiveAccountsResult:
     """The accounts with running Ducklings (`active` or `cooldown`), from a Preview API."""
+    return read_active_accounts(_client(connection))
+
+
+def read_active_accounts(client: AdminClient) -> GetActiveAccountsResult:
+    """`get_active_accounts` through `client` (and the plugin's `getActiveAccounts`)."""
     accounts = tuple(
         ActiveAccount(
             username=account.username,
             ducklings=tuple(RunningDuckling(d.id, d.type, d.status) for d in account.ducklings),
         )
-        for account in _client(connection).list_active_accounts()
+        for account in client.list_active_accounts()
     )
     return GetActiveAccountsResult(accounts=accounts)
 

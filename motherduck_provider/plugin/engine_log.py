@@ -12,12 +12,11 @@ import sys
 from contextvars import ContextVar
 
 import grpc
-from pulumi.provider.experimental.provider import _extract_type
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from ..resources._base import route_warnings
-from .schema import in_schema_spelling
+from .schema import in_schema_spelling, kind_of
 
 serving: ContextVar[str] = ContextVar("serving", default="")
 """The URN of the resource whose method is running ("" outside one, as at exit)."""
@@ -35,7 +34,7 @@ class EngineLog:
         gone (a held warning at exit), so it is never lost silently. Names are the schema's."""
         urn = serving.get()
         if urn:
-            message = in_schema_spelling(_extract_type(urn), message)
+            message = in_schema_spelling(kind_of(urn), message)
         request = engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn)
         try:
             self._engine.Log(request)

@@ -76,15 +76,17 @@ def secret_keys(props: Mapping[str, PropertyValue]) -> set[str]:
     return {snake(k) for k, v in props.items() if v.contains_secret()}
 
 
-def _value(value: Any) -> PropertyValue:
+def to_engine(value: Any, rename: bool = True) -> PropertyValue:
+    """One plain value as an engine value; `rename=False` keeps map keys (token names)."""
     if isinstance(value, str) and value == UNKNOWN:
         # The wire form of "unknown" itself: the SDK's `Computed` cannot be marshalled (its
         # `marshal` has no case for it), and the engine reads this string as unknown.
         return PropertyValue(UNKNOWN)
     if isinstance(value, Mapping):
-        return PropertyValue({camel(str(k)): _value(v) for k, v in value.items()})
+        keys = camel if rename else str
+        return PropertyValue({keys(str(k)): to_engine(v, rename) for k, v in value.items()})
     if isinstance(value, list | tuple):
-        return PropertyValue([_value(v) for v in value])
+        return PropertyValue([to_engine(v, rename) for v in value])
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return PropertyValue(value)
     if isinstance(value, int | float):
@@ -102,7 +104,7 @@ def from_plain(
     """
     out: dict[str, PropertyValue] = {}
     for key, value in values.items():
-        converted = _value(value)
+        converted = to_engine(value)
         if (key in secrets or key in SECRET_OUTPUTS) and value is not None:
             converted = converted.with_secret(True)
         out[camel(key)] = converted

@@ -22,7 +22,7 @@ from ..resources import AccessTokenProvider, InstanceConfigProvider, ServiceAcco
 from ..resources._base import ProviderBase
 from ..resources._report import render
 from ..resources.access_token import owner_of
-from . import schema
+from . import component, functions, schema
 from .engine_log import serving
 from .properties import camel, from_plain, secret_keys, to_plain
 
@@ -62,7 +62,8 @@ def settings_config(
 
 
 class MotherDuckProvider(rpc.Provider):
-    """`motherduck:index:{ServiceAccount,AccessToken,InstanceConfig}` over the dynamic providers."""
+    """`motherduck:index:{ServiceAccount,AccessToken,InstanceConfig}` over the dynamic providers,
+    the `ManagedAccount` component over them, and the data functions."""
 
     def __init__(self) -> None:
         self._providers: dict[str, ProviderBase] = {
@@ -72,7 +73,7 @@ class MotherDuckProvider(rpc.Provider):
         }
 
     def _provider(self, urn: str) -> ProviderBase:
-        kind = rpc._extract_type(urn)
+        kind = schema.kind_of(urn)
         found = self._providers.get(kind)
         if found is None:
             raise PluginError(f"unknown resource type {kind!r} (known: {sorted(self._providers)})")
@@ -87,7 +88,7 @@ class MotherDuckProvider(rpc.Provider):
             try:
                 return call()
             except MotherDuckError as exc:
-                kind = rpc._extract_type(urn) if urn else ""
+                kind = schema.kind_of(urn)
                 raise PluginError(schema.in_schema_spelling(kind, render(exc))) from None
 
         serving.set(urn)  # this task's context, which `to_thread` copies
@@ -114,7 +115,9 @@ class MotherDuckProvider(rpc.Provider):
             news["owner"] = olds.get("owner") or owner_of(project, stack, "", name)
         result = await self._run(lambda: provider.check(olds, news), request.urn)
         failures = [
-            rpc.CheckFailure(camel(f.property), schema.in_schema_spelling(request.type, f.reason))
+            rpc.CheckFailure(
+                camel(f.property), schema.in_schema_spelling(schema.kind_of(request.urn), f.reason)
+            )
             for f in result.failures
         ]
         inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs))
@@ -164,6 +167,23 @@ class MotherDuckProvider(rpc.Provider):
         provider = self._provider(request.urn)
         props = to_plain(request.properties)
         await self._run(lambda: provider.delete(request.resource_id, props), request.urn)
+
+    async def construct(self, request: rpc.ConstructRequest) -> rpc.ConstructResponse:
+        """`ManagedAccount`: built here, its children served by this provider."""
+        try:
+            return await component.construct(request)
+        except component.ComponentInputError as exc:
+            raise PluginError(str(exc)) from None
+
+    async def invoke(self, request: rpc.InvokeRequest) -> rpc.InvokeResponse:
+        """A data function, through the client of this provider's settings."""
+        name = request.tok.removeprefix(f"{PACKAGE}:index:")
+        if name not in functions.FUNCTIONS:
+            raise PluginError(f"unknown function {request.tok!r}")
+        args = to_plain(request.args)
+        client = self._providers[schema.token("ServiceAccount")].client
+        result = await self._run(lambda: functions.invoke(name, client(), args))
+        return rpc.InvokeResponse(return_value=from_plain(result))
 
 
 def version() -> str:

@@ -22,7 +22,9 @@ from typing import Any
 
 from .. import config
 from .._version import __version__
+from ..component import INPUT_DOCS, DucklingSpec, ManagedAccount, TokenSpec
 from ..resources import AccessToken, InstanceConfig, ServiceAccount
+from .functions import FUNCTIONS, Function, arguments
 from .properties import SECRET_OUTPUTS, camel, snake
 
 PACKAGE = "motherduck"
@@ -46,11 +48,36 @@ CONFIG_DOCS = {
     f"which may still land (default {config.DEFAULT_LATE_WAIT:g}; 0: never wait).",
 }
 _SCALARS = {"str": "string", "bool": "boolean", "int": "integer", "float": "number"}
+_ARRAYS = ("tuple", "list", "Sequence")
+_MAPS = ("Mapping", "dict")
+DOCS_FROM: dict[type, type] = {TokenSpec: AccessToken, DucklingSpec: InstanceConfig}
+"""Where an input type's undocumented fields take their descriptions (same names)."""
+COMPONENT_OUTPUTS = {
+    "username": {"type": "string", "description": "The service account's username."},
+    "tokenIds": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "Each token's id (`AccessToken.tokenId`) by token name.",
+    },
+    "tokens": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "secret": True,
+        "description": "Each token's secret by token name (a secret output; null for an adopted "
+        "token, whose secret Pulumi never sees).",
+    },
+}
 
 
 def token(name: str) -> str:
     """The type token of a resource or type: `motherduck:index:<name>`."""
     return f"{PACKAGE}:index:{name}"
+
+
+def kind_of(urn: str) -> str:
+    """The type token of the resource `urn` names, without its parents' types (a child of
+    a component has `motherduck:index:ManagedAccount$motherduck:index:AccessToken`)."""
+    return urn.split("::")[2].rsplit("$", 1)[-1] if urn.count("::") >= 3 else ""
 
 
 def _doc(text: str | None) -> str:
@@ -110,25 +137,52 @@ def _type_spec(annotation: str, module: str, types: dict[str, Any]) -> tuple[dic
         text = ast.unparse(member)
         if text in _SCALARS:
             return {"type": _SCALARS[text]}, optional
+        if isinstance(member, ast.Subscript):  # tuple[X, ...] or Mapping[str, X]
+            container = ast.unparse(member.value)
+            args = member.slice.elts if isinstance(member.slice, ast.Tuple) else [member.slice]
+            item, _ = _type_spec(
+                ast.unparse(args[0 if container == "tuple" else -1]), module, types
+            )
+            if container in _ARRAYS:
+                return {"type": "array", "items": item}, optional
+            if container in _MAPS:
+                return {"type": "object", "additionalProperties": item}, optional
         value = namespace.get(text)
         if typing.get_origin(value) is typing.Literal:
             allowed = ", ".join(str(v) for v in typing.get_args(value))
             return {"type": "string", "description": f"One of: {allowed}."}, optional
-        if dataclasses.is_dataclass(value) and isinstance(value, type):
+        if isinstance(value, type) and (
+            dataclasses.is_dataclass(value) or typing.is_typeddict(value)
+        ):
             name = text.removesuffix("Args")
-            types[token(name)] = _object_type(value, module, types)
+            if token(name) not in types:
+                types[token(name)] = _object_type(value, value.__module__, types)
             return {"$ref": f"#/types/{token(name)}"}, optional
     return {"$ref": "pulumi.json#/Any"}, optional
+
+
+def _fields(cls: type) -> list[tuple[str, str, bool]]:
+    """(name, annotation, required) of a dataclass's or TypedDict's fields."""
+    if dataclasses.is_dataclass(cls):
+        return [
+            (f.name, str(f.type), f.default is dataclasses.MISSING) for f in dataclasses.fields(cls)
+        ]
+    hints = cls.__annotations__
+    return [
+        (name, getattr(hint, "__forward_arg__", str(hint)), name in cls.__required_keys__)  # type: ignore[attr-defined]
+        for name, hint in hints.items()
+    ]
 
 
 def _object_type(cls: type, module: str, types: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for field in dataclasses.fields(cls):
-        spec, optional = _type_spec(str(field.type), module, types)
-        properties[camel(field.name)] = spec
-        if not optional and field.default is dataclasses.MISSING:
-            required.append(camel(field.name))
+    docs = {**attribute_docs(DOCS_FROM.get(cls, cls)), **attribute_docs(cls)}
+    for name, annotation, needed in _fields(cls):
+        spec, optional = _type_spec(annotation, module, types)
+        properties[camel(name)] = _described(spec, docs.get(name, "")) if docs.get(name) else spec
+        if not optional and needed:
+            required.append(camel(name))
     return {
         "type": "object",
         "description": _doc(cls.__doc__),
@@ -183,6 +237,47 @@ def resource_spec(cls: type, types: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def component_spec(types: dict[str, Any]) -> dict[str, Any]:
+    """`ManagedAccount` as a component: the Python component's inputs, its outputs for
+    another language (the token secrets among them, secret)."""
+    inputs: dict[str, Any] = {}
+    required: list[str] = []
+    for name, parameter in resource_inputs(ManagedAccount).items():
+        spec, optional = _type_spec(str(parameter.annotation), ManagedAccount.__module__, types)
+        inputs[camel(name)] = _described(spec, INPUT_DOCS.get(name, ""))
+        if parameter.default is inspect.Parameter.empty and not optional:
+            required.append(camel(name))
+    return {
+        "isComponent": True,
+        "description": _doc(ManagedAccount.__doc__),
+        "inputProperties": inputs,
+        "requiredInputs": required,
+        "properties": COMPONENT_OUTPUTS,
+        "required": list(COMPONENT_OUTPUTS),
+    }
+
+
+def function_spec(function: Function, types: dict[str, Any]) -> dict[str, Any]:
+    """A data function from its Python form: arguments, result type and docstring."""
+    module = function.python.__module__
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for name, parameter in arguments(function).items():
+        spec, optional = _type_spec(str(parameter.annotation), module, types)
+        properties[camel(name)] = _described(spec, FUNCTION_ARG_DOCS.get(name, ""))
+        if parameter.default is inspect.Parameter.empty and not optional:
+            required.append(camel(name))
+    result = inspect.signature(function.python).return_annotation
+    out = _object_type(vars(sys.modules[module])[str(result)], module, types)
+    found: dict[str, Any] = {"description": _doc(function.python.__doc__), "outputs": out}
+    if properties:
+        found["inputs"] = {"properties": properties, "required": required}
+    return found
+
+
+FUNCTION_ARG_DOCS = {"username": "The service account's username."}
+
+
 def _config_variables() -> dict[str, Any]:
     """`motherduck:<key>` settings, their Terraform aliases too; the token a secret."""
     found: dict[str, Any] = {}
@@ -206,6 +301,8 @@ def package_schema() -> dict[str, Any]:
     """The whole package schema (Pulumi's schema format)."""
     types: dict[str, Any] = {}
     resources = {token(cls.__name__): resource_spec(cls, types) for cls in RESOURCES}
+    resources[token(ManagedAccount.__name__)] = component_spec(types)
+    functions = {token(name): function_spec(f, types) for name, f in FUNCTIONS.items()}
     variables = _config_variables()
     return {
         "name": PACKAGE,
@@ -221,6 +318,7 @@ def package_schema() -> dict[str, Any]:
             "inputProperties": variables,
         },
         "resources": resources,
+        "functions": functions,
         "types": types,
     }
 

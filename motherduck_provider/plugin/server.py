@@ -22,7 +22,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 from .engine_log import attach
 from .provider import MotherDuckProvider, PluginError, version
 
-_RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete")
+_RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "Construct", "Invoke")
 
 
 def _one_line(name: str) -> Any:

@@ -3,11 +3,13 @@
 The YAML language host is built on demand (tools/pulumi_yaml.py, cached); the plugin runs from
 the checkout (tools/plugin-bin) with this test's interpreter. Every step is checked against
 the emulator's own state, and the token's secret against the CLI output and the state files.
+The `ManagedAccount` component and the data functions (invokes) have their own program.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,14 @@ PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml"
 PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
 USERNAME = "yaml_svc"
 KEEPS = "keeps its current Duckling configuration"
+COMPONENT_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_component"
+TEAM = "yaml_team"
+LOOKED_UP = "looked_up"
+COMPONENT = "motherduck:index:ManagedAccount"
+# What the invokes on existing accounts read in preview, one request each; nothing else is
+# called (the invoke on the component's account, still to be created, waits for `up`).
+INVOKE_READS = ["ducklings-getActiveAccounts", "ducklings-getDucklingConfigForUser",
+                "users-listTokens"]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -169,3 +179,85 @@ def test_terraform_config_names_environment_variables_and_check_names(
         assert emulator.admin_token not in text
     stack.destroy(env=env)
     assert not emulator.store.has_user(USERNAME)
+
+
+def test_yaml_managed_account_and_data_functions(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    """`ManagedAccount` built by the plugin over its own resources (named as the Python
+    component's children), and the three data functions by `fn::invoke`: preview calls only
+    the invokes on existing accounts, up matches the emulator, token secrets stay secret,
+    destroy removes what the stack made and nothing else."""
+    store = emulator.store
+    store.create_user(LOOKED_UP)
+    deploy = store.create_token(LOOKED_UP, "deploy")
+    store.set_duckling_status(LOOKED_UP, "rw", "active")
+    stack = emulator_stack(COMPONENT_PROGRAM)
+
+    calls = len(store.requests)
+    preview = stack.preview()
+    assert "+ 6 to create" in preview.stdout, preview.stdout  # stack, component, 4 children
+    assert "pulumi-python:dynamic" not in preview.stdout
+    reads = store.requests[calls:]
+    assert not [r for r in reads if r.write], "preview wrote to the API"
+    assert sorted(str(r.operation_id) for r in reads) == INVOKE_READS, reads
+
+    up = stack.up()
+    outputs = stack.outputs(show_secrets=True)
+    assert outputs["username"] == TEAM
+    live = {t.id: t for t in store.list_tokens(TEAM)}
+    assert sorted(live) == sorted(outputs["tokenIds"].values())
+    for name, secret in outputs["tokens"].items():
+        token = live[outputs["tokenIds"][name]]
+        assert token.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest(), name
+    assert live[outputs["tokenIds"]["reader"]].token_type == "read_scaling"
+    config = store.users[TEAM].config
+    assert config["read_write"]["instance_size"] == "jumbo"
+    assert config["read_scaling"] == {**config["read_scaling"], "flock_size": 2}
+    assert stack.outputs()["tokens"] == "[secret]"
+
+    (looked_up,) = outputs["lookedUpTokens"]
+    assert looked_up["id"] == deploy.record.id and looked_up["name"] == "deploy"
+    assert outputs["lookedUpConfig"]["username"] == LOOKED_UP
+    assert outputs["lookedUpConfig"]["readWrite"]["instanceSize"] == "pulse"
+    assert [a["username"] for a in outputs["active"]] == [LOOKED_UP]
+    assert outputs["ciTokenId"] == outputs["tokenIds"]["ci"]
+    assert sorted(t["id"] for t in outputs["teamTokens"]) == sorted(live)  # read in `up`
+
+    resources = stack.export()["deployment"]["resources"]
+    (component,) = [r for r in resources if r["type"] == COMPONENT]
+    children = [r for r in resources if r.get("parent") == component["urn"]]
+    kinds = sorted(r["type"].rsplit(":", 1)[1] for r in children)
+    assert kinds == ["AccessToken", "AccessToken", "InstanceConfig", "ServiceAccount"]
+    assert all(r["type"].startswith("motherduck:index:") for r in children)
+    (account,) = [r for r in children if r["type"].endswith(":ServiceAccount")]
+    assert account["id"] == TEAM and account.get("protect") is True  # the default
+    names = sorted(r["urn"].rsplit("::", 1)[1] for r in children)
+    assert names == ["team", "team", "team-ci", "team-reader"]  # as the Python component's
+    for token in (r for r in children if r["type"].endswith(":AccessToken")):
+        assert set(token["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
+
+    # The emulator holds exactly what state says: the looked-up account is not managed.
+    assert sorted(store.users) == sorted([LOOKED_UP, TEAM])
+    in_state = sorted(r["outputs"]["tokenId"] for r in children if "tokenId" in r["outputs"])
+    assert sorted(live) == in_state
+    assert [t.id for t in store.list_tokens(LOOKED_UP)] == [deploy.record.id]
+
+    writes, calls = store.count(write=True), len(store.requests)
+    again = stack.preview("--expect-no-changes")
+    assert len(store.requests) == calls + len(INVOKE_READS) + 1  # the account exists now
+    refresh = stack.refresh()
+    assert "6 unchanged" in refresh.stdout, refresh.stdout
+    assert store.count(write=True) == writes
+
+    texts = [p.stdout + p.stderr for p in (preview, up, again, refresh)]
+    texts += [json.dumps(stack.export()), stack.state_text()]
+    for text in texts:
+        for value in (*outputs["tokens"].values(), emulator.admin_token):
+            assert value not in text
+
+    stack.destroy()
+    assert sorted(store.users) == [LOOKED_UP]  # only the account nobody declared
+    assert [t.id for t in store.list_tokens(LOOKED_UP)] == [deploy.record.id]
+    assert not [r for r in stack.export()["deployment"].get("resources") or []
+                if r["type"].startswith("motherduck:")]  # fmt: skip

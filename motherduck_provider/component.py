@@ -110,8 +110,8 @@ class ManagedAccount(pulumi.ComponentResource):
     ) -> None:
         """`config_in_account=True`: the `ServiceAccount` holds the Duckling configuration
         (`ducklings`), so the account is 2 + T resources instead of 3 + T; `ducklings` is then
-        None. The default keeps the `InstanceConfig` child that existing stacks have (README:
-        ManagedAccount)."""
+        None. The default keeps the `InstanceConfig` child that existing stacks have (the docs,
+        How the resources behave)."""
         with stack_trace_trimmed():
             super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

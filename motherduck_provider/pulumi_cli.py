@@ -1,6 +1,6 @@
 """The oldest Pulumi CLI the providers work with, and the check of a `pulumi` executable.
 
-What we rely on and since when (README: Supported versions): `pulumi refresh --run-program`
+What we rely on and since when (docs/supported-versions.md): `pulumi refresh --run-program`
 and `pulumi destroy --run-program`, which our error hints name when the admin token changed,
 came with Pulumi's releases of April 2025 (pulumi/pulumi#18868, #19044); 3.163.0 has both and
 is the oldest such release the Go module proxy serves here (the one before it there, 3.106.0,

@@ -83,7 +83,7 @@ def _repair_storage(options: argparse.Namespace) -> int:
         return 0
     options.advice = (
         f"The file backend {root} holds no metadata file this command can prove broken, so it "
-        "changed nothing there; see the README, When a run is interrupted."
+        "changed nothing there; see the docs, Faults and interrupted runs."
     )
     try:
         project, stack = storage.selected_stack(cwd, backend, os.environ, options.stack)

@@ -6,7 +6,7 @@ Three modules work around SDK behaviour through SDK or standard-library internal
 is there and shaped as expected; if not, it leaves Pulumi's stock behaviour in place and calls
 `stand_down`, which logs one debug line, so a new SDK release never breaks a deployment.
 tests/unit/test_sdk_guards.py checks their assumptions against the installed SDK in every cell
-of scripts/matrix (README: Supported versions).
+of scripts/matrix (docs/supported-versions.md).
 """
 
 from __future__ import annotations

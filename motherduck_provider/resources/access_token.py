@@ -776,7 +776,7 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
     switch over; the first `pulumi up` after that revokes it. Set `adopt_token_id`
     (`username/token_id` or the bare id) to track a token that exists already: its metadata
     only, since its secret cannot be read back. MotherDuck shows a token created here as
-    `<name> [pulumi:<mark>]` (see the README, How tokens are named).
+    `<name> [pulumi:<mark>]` (see the docs, How tokens are named).
     """
 
     username: pulumi.Output[str]

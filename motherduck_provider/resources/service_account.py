@@ -304,7 +304,7 @@ class ServiceAccountProvider(ProviderBase):
                         "manage it with this stack instead of creating it. If an interrupted "
                         f"`pulumi up` of this stack created it, run `{RECOVER_COMMAND} "
                         f"--adopt {username}`, then `pulumi up` (no program edit; see the "
-                        "README, When a run is interrupted)"
+                        "docs, Faults and interrupted runs)"
                     ) from exc
                 raise
             except (ServerError, TransportError) as exc:

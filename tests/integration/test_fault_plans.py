@@ -341,3 +341,4 @@ def test_existing_account_message_names_the_recovery(emulator: EmulatorServer) -
     assert "set adopt=True" in stack.errors[0]
     command = "`python -m motherduck_provider.recover --adopt etl`, then `pulumi up`"
     assert command in stack.errors[0]
+    assert "see the docs, Faults and interrupted runs" in stack.errors[0]

@@ -1,4 +1,4 @@
-// The oldest Pulumi CLI this project supports (README: Supported versions), built only by
+// The oldest Pulumi CLI this project supports (docs/supported-versions.md), built only by
 // scripts/install-pulumi-floor for `bash scripts/matrix cli-floor`; the tests' own CLI is
 // tools/pulumi-cli. The replace lines repeat github.com/pulumi/pulumi/pkg/v3@v3.163.0's
 // go.mod: replace directives of dependencies are not inherited.

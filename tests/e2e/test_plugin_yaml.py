@@ -71,11 +71,14 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     calls = len(emulator.store.requests)
     preview = stack.preview()
     assert "+ 4 to create" in preview.stdout, preview.stdout
+    # The invokes on `${account.username}` wait for `up`: no read of an account not yet made.
     assert len(emulator.store.requests) == calls, "preview called the API"
 
     up = stack.up()
     assert emulator.store.has_user(USERNAME)
     outputs = stack.outputs(show_secrets=True)
+    assert outputs["accountConfigUser"] == USERNAME  # the invokes read in `up`
+    assert isinstance(outputs["accountTokens"], list)  # before or after `ci`'s create
     secret = outputs["token"]
     assert list(live_tokens(emulator)) == [outputs["tokenId"]]
     token = live_tokens(emulator)[outputs["tokenId"]]

@@ -89,6 +89,14 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert set(resource["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
 
     stack.run("config", "set", "trigger", "second")
+    calls = len(emulator.store.requests)
+    planned = stack.preview()  # the provider's update preview: no API call
+    assert "~ 1 to update" in planned.stdout, planned.stdout
+    reads = emulator.store.requests[calls:]
+    assert not [r for r in reads if r.write], "preview wrote to the API"
+    assert sorted(str(r.operation_id) for r in reads) == [  # the invokes: the account exists
+        "ducklings-getDucklingConfigForUser", "users-listTokens"
+    ]  # fmt: skip
     rotate = stack.up()
     rotated = stack.outputs(show_secrets=True)
     assert rotated["tokenId"] != outputs["tokenId"]

@@ -18,8 +18,13 @@ this command rewrites the exported deployment (`pulumi stack export`, backed up 
 * property names become the schema's (`token_type` -> `tokenType`, `properties.state_names`),
   the hidden inputs (`__provider`, ...) are dropped; secrets keep their ciphertext.
 
+* a `ManagedAccount` component keeps its type token (the Python component's is already
+  `motherduck:index:ManagedAccount`) and URN; its children's URNs take their new types (the
+  qualified `motherduck:index:ManagedAccount$motherduck:index:AccessToken`), its outputs the
+  schema's names.
+
 It refuses, changing nothing, a stack with pending operations, resources pending deletion, or
-resources of any other type (another provider's, a component), naming them.
+resources of any other type (another provider's, another component), naming them.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ TYPES = {TYPE_PREFIX + name: schema.token(name) for name in NAMES}
 PYTHON_PROVIDER = "pulumi:providers:pulumi-python"
 PLUGIN_PROVIDER = f"pulumi:providers:{schema.PACKAGE}"
 STACK = "pulumi:pulumi:Stack"
+COMPONENT = schema.token("ManagedAccount")
+"""The component's type token, the same in both forms: only its children's types change."""
 CONFIG_PREFIX = f"{schema.PACKAGE}:"
 # Resource fields that hold URNs, alone or in a list.
 URN_FIELDS = ("urn", "parent", "deletedWith")
@@ -118,13 +125,13 @@ def _check(resources: list[dict[str, Any]], pending: list[dict[str, Any]]) -> No
             "(`python -m motherduck_provider.recover --cancel`, then `pulumi up` with the Python "
             "program); nothing was changed"
         )
-    known = {STACK, PYTHON_PROVIDER, PLUGIN_PROVIDER, *TYPES, *TYPES.values()}
+    known = {STACK, PYTHON_PROVIDER, PLUGIN_PROVIDER, COMPONENT, *TYPES, *TYPES.values()}
     unknown = [str(r.get("urn")) for r in resources if r.get("type") not in known]
     if unknown:
         raise MigrationRefused(
             "the stack holds resources this command does not move (only the stack, the Python "
-            "provider and ServiceAccount, AccessToken and InstanceConfig can be moved, parented "
-            f"to the stack): {', '.join(unknown)}; nothing was changed"
+            "provider, ServiceAccount, AccessToken, InstanceConfig and ManagedAccount can be "
+            f"moved): {', '.join(unknown)}; nothing was changed"
         )
     deleting = [str(r.get("urn")) for r in resources if r.get("delete")]
     if deleting:
@@ -164,6 +171,8 @@ def migrate_deployment(
         if resource.get("type") in TYPES or resource.get("type") == PYTHON_PROVIDER:
             urns[old] = _new_urn(old, version)
             migration.moved.append((old, urns[old]))
+        elif resource.get("type") == COMPONENT:
+            migration.moved.append((old, old))  # its children's URNs change, not its own
         if resource.get("type") == PYTHON_PROVIDER:
             fresh = new_id()
             refs[f"{old}::{resource.get('id')}"] = f"{urns[old]}::{fresh}"
@@ -171,6 +180,8 @@ def migrate_deployment(
             resource["type"] = PLUGIN_PROVIDER
             resource["inputs"] = _settings(resource.get("inputs"), version)
             resource["outputs"] = _settings(resource.get("outputs"), version)
+        elif resource.get("type") == COMPONENT:
+            resource["outputs"] = _properties(resource.get("outputs"))
         elif resource.get("type") in TYPES:
             resource["type"] = TYPES[resource["type"]]
             resource["inputs"] = _properties(resource.get("inputs"))
@@ -224,8 +235,9 @@ def _pulumi(options: argparse.Namespace, *args: str, stdin: str | None = None) -
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m motherduck_provider.plugin migrate",
-        description="Move the stack's ServiceAccount, AccessToken and InstanceConfig from the "
-        "Python form (dynamic providers) to the provider plugin's types, in state only: "
+        description="Move the stack's ServiceAccount, AccessToken, InstanceConfig and "
+        "ManagedAccount from the Python form (dynamic providers) to the provider plugin's "
+        "types, in state only: "
         "nothing in MotherDuck is touched, every token keeps its secret. The original state "
         "is saved first. Then run your new program with `pulumi preview --expect-no-changes`.",
     )

@@ -9,12 +9,13 @@ The methods block (HTTP, bounded waits), so each runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, cast
 
 from pulumi.dynamic import ConfigureRequest as DynamicConfigureRequest
 from pulumi.provider.experimental import provider as rpc
 from pulumi.provider.experimental.property_value import PropertyValue
+from pulumi.runtime.rpc import UNKNOWN
 
 from .._version import __version__
 from ..errors import MotherDuckError
@@ -24,10 +25,28 @@ from ..resources._report import render
 from ..resources.access_token import owner_of
 from . import component, functions, schema
 from .engine_log import serving
-from .properties import camel, from_plain, secret_keys, to_plain
+from .properties import camel, from_plain, secret_keys, to_engine, to_plain
 
 PACKAGE = "motherduck"
 T = TypeVar("T")
+
+
+PREVIEW_UNKNOWN = {schema.token("ServiceAccount"): ("username",)}
+"""Outputs unknown in the preview of a create: an account's `username` names a user that does
+not exist yet, so an invoke on it (`fn::invoke` getTokens on `${account.username}`) waits for
+`up`, as the Python `get_*_output` functions do, instead of failing on "no user named"."""
+
+
+def _preview(
+    inputs: Mapping[str, PropertyValue], unknown: Collection[str] = ()
+) -> dict[str, PropertyValue]:
+    """A create's or update's preview outputs, with no API call: its inputs, as the engine
+    shows them for a provider without previews, and the `unknown` ones unknown."""
+    props = {k: v for k, v in to_plain(inputs).items() if k not in unknown}
+    return {
+        **from_plain(props, secret_keys(inputs)),
+        **{camel(k): to_engine(UNKNOWN) for k in unknown},
+    }
 
 
 class PluginError(Exception):
@@ -104,8 +123,8 @@ class MotherDuckProvider(rpc.Provider):
         req = DynamicConfigureRequest(cast(Any, config))
         for provider in self._providers.values():
             await self._run(lambda p=provider: p.configure(req))  # type: ignore[misc]
-        # No preview of create/update: the engine shows their outputs as unknown, no API call.
-        return rpc.ConfigureResponse(accept_secrets=True, supports_preview=False)
+        # Create and update answer their previews themselves (`_preview`), with no API call.
+        return rpc.ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     async def check(self, request: rpc.CheckRequest) -> rpc.CheckResponse:
         provider = self._provider(request.urn)
@@ -138,6 +157,9 @@ class MotherDuckProvider(rpc.Provider):
 
     async def create(self, request: rpc.CreateRequest) -> rpc.CreateResponse:
         provider = self._provider(request.urn)
+        if request.preview:
+            unknown = PREVIEW_UNKNOWN.get(schema.kind_of(request.urn), ())
+            return rpc.CreateResponse(properties=_preview(request.properties, unknown))
         props = to_plain(request.properties)
         result = await self._run(lambda: provider.create(props), request.urn)
         outs = from_plain(result.outs or {}, secret_keys(request.properties))
@@ -156,6 +178,8 @@ class MotherDuckProvider(rpc.Provider):
 
     async def update(self, request: rpc.UpdateRequest) -> rpc.UpdateResponse:
         provider = self._provider(request.urn)
+        if request.preview:
+            return rpc.UpdateResponse(properties=_preview(request.news))
         olds, news = to_plain(request.olds), to_plain(request.news)
         result = await self._run(
             lambda: provider.update(request.resource_id, olds, news), request.urn

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import json
 import re
@@ -128,11 +129,27 @@ def _unwrap(node: ast.expr) -> tuple[list[ast.expr], bool]:
     return found, optional
 
 
+@cache
+def _namespace(module: str) -> dict[str, Any]:
+    """The names an annotation in `module` may use: its globals and what it imports only
+    `if TYPE_CHECKING:` (to break an import cycle), e.g. ServiceAccount's `ReadWriteArgs`."""
+    found = dict(vars(sys.modules[module]))
+    for node in ast.parse(inspect.getsource(sys.modules[module])).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for imported in node.body:
+                if isinstance(imported, ast.ImportFrom):
+                    package = sys.modules[module].__package__
+                    source = "." * imported.level + (imported.module or "")
+                    loaded = vars(importlib.import_module(source, package))
+                    found.update({a.asname or a.name: loaded[a.name] for a in imported.names})
+    return found
+
+
 def _type_spec(annotation: str, module: str, types: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(schema type spec, optional) of an annotation written in `module`; object types found
     on the way are added to `types`."""
     members, optional = _unwrap(ast.parse(annotation, mode="eval").body)
-    namespace = vars(sys.modules[module])
+    namespace = _namespace(module)
     for member in members:
         text = ast.unparse(member)
         if text in _SCALARS:
@@ -183,12 +200,8 @@ def _object_type(cls: type, module: str, types: dict[str, Any]) -> dict[str, Any
         properties[camel(name)] = _described(spec, docs.get(name, "")) if docs.get(name) else spec
         if not optional and needed:
             required.append(camel(name))
-    return {
-        "type": "object",
-        "description": _doc(cls.__doc__),
-        "properties": properties,
-        "required": required,
-    }
+    found = {"type": "object", "description": _doc(cls.__doc__), "properties": properties}
+    return {**found, "required": required} if required else found  # as Pulumi writes it
 
 
 def _described(spec: dict[str, Any], text: str) -> dict[str, Any]:
@@ -268,7 +281,7 @@ def function_spec(function: Function, types: dict[str, Any]) -> dict[str, Any]:
         if parameter.default is inspect.Parameter.empty and not optional:
             required.append(camel(name))
     result = inspect.signature(function.python).return_annotation
-    out = _object_type(vars(sys.modules[module])[str(result)], module, types)
+    out = _object_type(_namespace(module)[str(result)], module, types)
     found: dict[str, Any] = {"description": _doc(function.python.__doc__), "outputs": out}
     if properties:
         found["inputs"] = {"properties": properties, "required": required}
@@ -296,9 +309,28 @@ def _config_variables() -> dict[str, Any]:
     return found
 
 
+# Where the project lives (no public home yet: pyproject.toml's [project.urls] says so); the
+# generated SDKs' package names and Go import path derive from it.
+REPOSITORY = "github.com/motherduck-pulumi/motherduck-pulumi"
+LANGUAGE = {
+    "nodejs": {"packageName": "@motherduck-pulumi/motherduck"},
+    "go": {
+        "importBasePath": f"{REPOSITORY}/sdk/go/{PACKAGE}",
+        "generateResourceContainerTypes": True,
+    },
+    "python": {"packageName": f"pulumi_{PACKAGE}"},
+}
+
+
 @cache
 def package_schema() -> dict[str, Any]:
-    """The whole package schema (Pulumi's schema format)."""
+    """The whole package schema (Pulumi's schema format), descriptions in its spelling."""
+    return _spelled(_python_schema())
+
+
+@cache
+def _python_schema() -> dict[str, Any]:
+    """The schema with descriptions as the Python docstrings write them."""
     types: dict[str, Any] = {}
     resources = {token(cls.__name__): resource_spec(cls, types) for cls in RESOURCES}
     resources[token(ManagedAccount.__name__)] = component_spec(types)
@@ -320,6 +352,7 @@ def package_schema() -> dict[str, Any]:
         "resources": resources,
         "functions": functions,
         "types": types,
+        "language": LANGUAGE,
     }
 
 
@@ -339,25 +372,93 @@ def _type_refs(spec: Any) -> set[str]:
     return set()
 
 
+def _spec_of(kind: str) -> dict[str, Any] | None:
+    """The resource, function or type `kind` names, in the Python-spelled schema."""
+    whole = _python_schema()
+    for section in ("resources", "functions", "types"):
+        if kind in whole[section]:
+            found: dict[str, Any] = whole[section][kind]
+            return found
+    return None
+
+
+def _property_names(spec: dict[str, Any]) -> set[str]:
+    names: set[str] = set()
+    for part in (spec, spec.get("inputs", {}), spec.get("outputs", {})):
+        names |= set(part.get("inputProperties", {})) | set(part.get("properties", {}))
+    return names
+
+
 @cache
 def _spellings(kind: str) -> tuple[dict[str, str], re.Pattern[str] | None]:
-    """The one map from the dynamic providers' names to the schema's, for resource `kind`:
-    its properties and those of its object types (`rotate_before` -> `rotateBefore`)."""
-    whole = package_schema()
-    spec = whole["resources"].get(kind)
+    """The one map from the dynamic providers' names to the schema's, for `kind` (a
+    resource, function or type): its properties and those of its object types
+    (`rotate_before` -> `rotateBefore`)."""
+    spec = _spec_of(kind)
     if spec is None:
         return {}, None
-    names = set(spec["inputProperties"]) | set(spec["properties"])
+    names = _property_names(spec)
     for ref in _type_refs(spec):
-        names |= set(whole["types"][ref]["properties"])
+        names |= _property_names(_python_schema()["types"][ref])
     found = {snake(name): name for name in names if snake(name) != name}
     words = "|".join(sorted(map(re.escape, found), key=len, reverse=True))
     return found, (re.compile(rf"\b(?:{words})\b") if found else None)
 
 
 def in_schema_spelling(kind: str, text: str) -> str:
-    """`text` (a check failure, error or warning of resource `kind`) with its property names
-    spelled as the schema spells them; per resource, so a value such as the token type
-    `read_write` is not taken for InstanceConfig's `readWrite`."""
+    """`text` (a check failure, error, warning or description of `kind`) with its property
+    names spelled as the schema spells them; per resource, so a value such as the token type
+    `read_write` is not taken for InstanceConfig's `readWrite`. A name another resource
+    qualifies (`InstanceConfig.read_write`, `AccessToken(adopt_token_id=...)`) takes that
+    resource's spelling."""
+
+    def qualified(m: re.Match[str]) -> str:
+        return m.group(1) + in_schema_spelling(token(m.group(1)), m.group(2))
+
+    text = _QUALIFIED.sub(qualified, text)
     found, pattern = _spellings(kind)
     return pattern.sub(lambda m: found[m.group(0)], text) if pattern else text
+
+
+_QUALIFIED = re.compile(rf"\b({'|'.join(c.__name__ for c in RESOURCES)})([.(]\w+)")
+PYTHON_ONLY: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"`opts=pulumi\.ResourceOptions\((\w+)=True\)`"), r"the `\1` resource option"),
+    (re.compile(r"\s*[^.]*`connection`[^.]*\."), ""),  # the plugin form has no `connection`
+    (re.compile(r"`NotFoundError`"), "An error"),
+    (re.compile(r"`(\w+)\((\w+)=\.\.\.\)`"), r"`\1.\2`"),  # `AccessToken(adopt_token_id=...)`
+    (re.compile(r"\bNone\b"), "null"),
+    (re.compile(r"`(\w+)=True`"), r"`\1: true`"),
+    (re.compile(r"`(\w+)=False`"), r"`\1: false`"),
+)
+"""Python-only wording in docstrings, as another language's user reads it."""
+
+
+def described(kind: str, text: str) -> str:
+    """A docstring of `kind` as its schema description: Python-only wording rewritten
+    (`PYTHON_ONLY`), property names in the schema's spelling (`in_schema_spelling`)."""
+    for pattern, replacement in PYTHON_ONLY:
+        text = pattern.sub(replacement, text)
+    return in_schema_spelling(kind, text)
+
+
+def _spelled(whole: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every description in its own spelling, per resource, function or
+    type (`in_schema_spelling`), Python-only wording rewritten (`PYTHON_ONLY`)."""
+
+    def walk(value: Any, kind: str) -> Any:
+        if isinstance(value, dict):
+            return {k: describe(v, kind) if k == "description" else walk(v, kind)
+                    for k, v in value.items()}  # fmt: skip
+        if isinstance(value, list):
+            return [walk(v, kind) for v in value]
+        return value
+
+    def describe(text: Any, kind: str) -> Any:
+        if not isinstance(text, str):
+            return walk(text, kind)  # a property named `description`
+        return described(kind, text)
+
+    spelled = dict(whole)
+    for section in ("resources", "functions", "types"):
+        spelled[section] = {kind: walk(spec, kind) for kind, spec in whole[section].items()}
+    return spelled

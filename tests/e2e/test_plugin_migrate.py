@@ -210,3 +210,66 @@ def test_aliases_move_a_python_stack_without_recreating_anything(
     stack.refresh()
     again = stack.up("--expect-no-changes")
     check_taken_over(emulator, stack, before, calls, [preview.stdout, up.stdout, again.stdout])
+
+
+COMPONENT_PROGRAM = Path(__file__).resolve().parent / "programs" / "migrate_component"
+
+
+def children_ids(stack: Any) -> dict[tuple[str, str], str]:
+    """(kind, logical name) -> id of the stack's MotherDuck custom resources, either form."""
+    return {
+        (r["type"].rsplit(":", 1)[1], r["urn"].rsplit("::", 1)[1]): r["id"]
+        for r in stack.resources()
+        if "motherduck:" in r["type"] and r.get("custom") and "providers" not in r["type"]
+    }
+
+
+def test_the_migrate_command_moves_a_python_managed_account(
+    emulator: EmulatorServer,
+    emulator_stack: Callable[..., Any],
+    pulumi_bin: Path,
+    pulumi_env: dict[str, str],  # noqa: F811
+) -> None:
+    """A Python `ManagedAccount` moves too: the component keeps its URN, its children take the
+    plugin's types, and the YAML program (the plugin's `construct`) then has no change to
+    make, with no API write; the token keeps its id."""
+    stack = emulator_stack(COMPONENT_PROGRAM)
+    stack.up()
+    token_id = stack.outputs()["tokenId"]
+    (live,) = emulator.store.list_tokens("migrate_team")
+    assert live.id == token_id
+    ids = children_ids(stack)
+    assert sorted(ids) == [
+        ("AccessToken", "team-ci"), ("InstanceConfig", "team"), ("ServiceAccount", "team")
+    ]  # fmt: skip
+
+    (stack.project / "__main__.py").unlink()
+    (stack.project / "Pulumi.yaml").write_text((COMPONENT_PROGRAM / "plugin.yaml").read_text())
+    calls = len(emulator.store.requests)
+    command = [sys.executable, "-m", "motherduck_provider.plugin", "migrate"]
+    command += ["--pulumi", str(pulumi_bin / "pulumi")]
+    moved = subprocess.run(
+        command,
+        cwd=stack.project,
+        env={**os.environ, **pulumi_env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "moved 5 resources to the plugin form" in moved.stdout, moved.stdout
+    children = [r for r in stack.resources() if r.get("parent", "").endswith("::team")]
+    assert sorted(r["type"] for r in children) == sorted(TYPES)
+
+    preview = stack.preview("--expect-no-changes")
+    assert "5 unchanged" in preview.stdout, preview.stdout  # stack, component, 3 children
+    stack.up("--expect-no-changes")
+    writes = [r for r in emulator.store.requests[calls:] if r.write]
+    assert not writes, f"the move, preview or up wrote to the API: {writes}"
+    assert stack.outputs()["tokenId"] == token_id
+    assert children_ids(stack) == ids
+    assert_emulator_holds_state(emulator, stack)
+
+    stack.destroy()
+    assert emulator.store.users == {}
+    assert children_ids(stack) == {}

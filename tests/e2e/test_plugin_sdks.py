@@ -70,6 +70,12 @@ def schema_members(schema: Path) -> tuple[list[str], list[str]]:
     return resources, functions
 
 
+def language(schema: Path) -> dict[str, Any]:
+    """The schema's per-language settings (the SDKs' package names)."""
+    found: dict[str, Any] = json.loads(schema.read_text())["language"]
+    return found
+
+
 def secret_outputs(schema: Path) -> dict[str, list[str]]:
     spec = json.loads(schema.read_text())
     return {
@@ -106,6 +112,7 @@ def test_typescript_sdk_and_sample_program_compile(schema: Path, tmp_path: Path)
 
     # The program imports the package by its npm name; `paths` stands in for `npm install`.
     package = json.loads((sdk / "package.json").read_text())["name"]
+    assert package == language(schema)["nodejs"]["packageName"]  # not codegen's @pulumi/...
     app = tmp_path / "app"
     app.mkdir()
     shutil.copy(SAMPLES / "nodejs" / "index.ts", app / "index.ts")
@@ -166,6 +173,8 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
     module = re.search(r'"(\S+)/internal"', code)
     assert module, "no import of the SDK's internal package"
     module_path = module.group(1)
+    assert module_path == language(schema)["go"]["importBasePath"]  # not example.com/...
+    assert "type ServiceAccountArray []ServiceAccountInput" in code  # container types
 
     # The dependency versions Pulumi's codegen module resolved (tools/pulumi-sdkgen): the
     # module cache holds exactly those, so the build stays offline.
@@ -193,6 +202,7 @@ def test_python_sdk_imports_and_sample_type_checks(schema: Path, tmp_path: Path)
     function, and a program using it passes mypy."""
     out = generate("python", tmp_path / "sdk", schema)
     (package,) = [p.parent for p in out.glob("*/__init__.py")]
+    assert package.name == language(schema)["python"]["packageName"]
     env = {"PYTHONPATH": str(out), "MYPYPATH": str(out)}
     # The SDK reads its version from its package metadata: `egg_info` writes it beside the
     # package, as an editable install would, without installing anything.

@@ -71,11 +71,14 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     calls = len(emulator.store.requests)
     preview = stack.preview()
     assert "+ 4 to create" in preview.stdout, preview.stdout
+    # The invokes on `${account.username}` wait for `up`: no read of an account not yet made.
     assert len(emulator.store.requests) == calls, "preview called the API"
 
     up = stack.up()
     assert emulator.store.has_user(USERNAME)
     outputs = stack.outputs(show_secrets=True)
+    assert outputs["accountConfigUser"] == USERNAME  # the invokes read in `up`
+    assert isinstance(outputs["accountTokens"], list)  # before or after `ci`'s create
     secret = outputs["token"]
     assert list(live_tokens(emulator)) == [outputs["tokenId"]]
     token = live_tokens(emulator)[outputs["tokenId"]]
@@ -86,6 +89,14 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert set(resource["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
 
     stack.run("config", "set", "trigger", "second")
+    calls = len(emulator.store.requests)
+    planned = stack.preview()  # the provider's update preview: no API call
+    assert "~ 1 to update" in planned.stdout, planned.stdout
+    reads = emulator.store.requests[calls:]
+    assert not [r for r in reads if r.write], "preview wrote to the API"
+    assert sorted(str(r.operation_id) for r in reads) == [  # the invokes: the account exists
+        "ducklings-getDucklingConfigForUser", "users-listTokens"
+    ]  # fmt: skip
     rotate = stack.up()
     rotated = stack.outputs(show_secrets=True)
     assert rotated["tokenId"] != outputs["tokenId"]

@@ -174,6 +174,78 @@ def test_a_stack_without_python_form_resources_is_left_as_it_is() -> None:
     assert again == moved and migration.moved == []
 
 
+TEAM = P + "motherduck:index:ManagedAccount::team"
+TEAM_ACCOUNT = (
+    P + "motherduck:index:ManagedAccount$pulumi-python:dynamic/motherduck:ServiceAccount::team"
+)
+TEAM_TOKEN = (
+    P + "motherduck:index:ManagedAccount$pulumi-python:dynamic/motherduck:AccessToken::team-ci"
+)
+
+
+def with_component(given: dict[str, Any]) -> dict[str, Any]:
+    """`deployment()` plus a Python `ManagedAccount` (as `pulumi stack export` writes one):
+    the component, its account and a token depending on it."""
+    provider_ref = f"{OLD_PROVIDER}::97f9"
+    given["resources"] += [
+        {
+            "urn": TEAM,
+            "custom": False,
+            "type": "motherduck:index:ManagedAccount",
+            "outputs": {"token_ids": {"ci": "90"}, "username": "team_svc"},
+            "parent": STACK,
+        },
+        {
+            "urn": TEAM_ACCOUNT,
+            "custom": True,
+            "id": "team_svc",
+            "type": "pulumi-python:dynamic/motherduck:ServiceAccount",
+            "inputs": {"__provider": "gASV", "username": "team_svc"},
+            "outputs": {"__provider": "gASV", "username": "team_svc"},
+            "parent": TEAM,
+            "provider": provider_ref,
+            "protect": True,
+        },
+        {
+            "urn": TEAM_TOKEN,
+            "custom": True,
+            "id": "team_svc/90",
+            "type": "pulumi-python:dynamic/motherduck:AccessToken",
+            "inputs": {"__provider": "gASV", "name": "ci", "username": "team_svc"},
+            "outputs": {"__provider": "gASV", "token_id": "90", "token": secret("v1:t2")},
+            "parent": TEAM,
+            "dependencies": [TEAM_ACCOUNT],
+            "provider": provider_ref,
+            "propertyDependencies": {"username": [TEAM_ACCOUNT]},
+        },
+    ]
+    return given
+
+
+def test_a_managed_account_moves_with_its_children() -> None:
+    """The component keeps its type and URN (the same in both forms); its children take the
+    plugin's types under it, their references follow."""
+    result, migration = migrate_deployment(with_component(deployment()), new_id=lambda: "n")
+    found = {r["urn"]: r for r in result["resources"]}
+    team = found[TEAM]
+    assert team["type"] == "motherduck:index:ManagedAccount" and team["parent"] == STACK
+    assert team["outputs"] == {"tokenIds": {"ci": "90"}, "username": "team_svc"}
+    account_urn = P + "motherduck:index:ManagedAccount$motherduck:index:ServiceAccount::team"
+    token_urn = P + "motherduck:index:ManagedAccount$motherduck:index:AccessToken::team-ci"
+    assert set(found) >= {account_urn, token_urn}
+    account, token = found[account_urn], found[token_urn]
+    assert account["type"] == "motherduck:index:ServiceAccount" and account["parent"] == TEAM
+    assert account["protect"] is True
+    assert token["type"] == "motherduck:index:AccessToken" and token["parent"] == TEAM
+    assert token["dependencies"] == [account_urn]
+    assert token["propertyDependencies"] == {"username": [account_urn]}
+    assert token["outputs"] == {"tokenId": "90", "token": secret("v1:t2")}
+    assert token["provider"] == P + "pulumi:providers:motherduck::default::n"
+    assert (TEAM, TEAM) in migration.moved and (TEAM_TOKEN, token_urn) in migration.moved
+    again, moved = migrate_deployment(result)
+    assert again == result and moved.moved == []
+
+
 @pytest.mark.parametrize(
     ("edit", "says"),
     [
@@ -191,12 +263,9 @@ def test_a_stack_without_python_form_resources_is_left_as_it_is() -> None:
         ),
         (
             lambda d: d["resources"].append(
-                {
-                    "urn": P + "motherduck:index:ManagedAccount::m",
-                    "type": "motherduck:index:ManagedAccount",
-                }
+                {"urn": P + "acme:index:Team::m", "type": "acme:index:Team", "custom": False}
             ),
-            P + "motherduck:index:ManagedAccount::m",
+            P + "acme:index:Team::m",
         ),
         (lambda d: d["resources"][2].update(delete=True), "pending deletion: " + ACCOUNT),
         (

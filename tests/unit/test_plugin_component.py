@@ -55,7 +55,8 @@ def test_managed_account_is_a_component_with_every_input_documented() -> None:
 def test_each_data_function_is_in_the_schema_as_its_python_form(name: str) -> None:
     function = functions.FUNCTIONS[name]
     spec = schema.package_schema()["functions"][schema.token(name)]
-    assert spec["description"] == inspect.cleandoc(function.python.__doc__ or "")
+    doc = inspect.cleandoc(function.python.__doc__ or "")
+    assert spec["description"] == schema.described(schema.token(name), doc)
     args = functions.arguments(function)
     assert "connection" not in args
     assert list(spec.get("inputs", {}).get("properties", {})) == [camel(a) for a in args]

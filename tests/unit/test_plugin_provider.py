@@ -112,3 +112,26 @@ def test_check_gives_a_token_the_owner_a_python_program_would() -> None:
 def test_check_of_a_bad_username_names_the_field() -> None:
     result = check("ServiceAccount", "sa", {"username": PropertyValue("bad name!")})
     assert [f.property for f in result.failures or []] == ["username"]
+
+
+def test_previews_of_create_and_update_make_no_call_and_leave_a_new_account_unknown() -> None:
+    """The provider answers previews itself (no settings, so any API call would fail): a
+    create shows its inputs, an account's `username` unknown (an invoke on it waits for
+    `up`); an update shows its new inputs."""
+    provider = MotherDuckProvider()
+    inputs = {"username": PropertyValue("svc"), "adopt": PropertyValue(None)}
+    account = URN.format("ServiceAccount", "svc")
+    created = asyncio.run(provider.create(rpc.CreateRequest(account, inputs, 0, True)))
+    assert created.resource_id in ("", None)
+    assert created.properties is not None and created.properties["username"].value == UNKNOWN
+    assert created.properties["adopt"].value is None
+
+    token = URN.format("AccessToken", "ci")
+    news = {"username": PropertyValue("svc"), "ttl": PropertyValue(60.0, is_secret=True)}
+    made = asyncio.run(provider.create(rpc.CreateRequest(token, news, 0, True)))
+    assert made.properties is not None and made.properties["username"].value == "svc"
+    request = rpc.UpdateRequest(token, "svc/t1", {}, news, timeout=0, ignore_changes=[],
+                                preview=True)  # fmt: skip
+    updated = asyncio.run(provider.update(request))
+    assert updated.properties is not None and updated.properties["ttl"].is_secret
+    assert updated.properties["username"].value == "svc"

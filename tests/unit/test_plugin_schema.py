@@ -81,3 +81,62 @@ def test_token_type_default_is_described_not_declared() -> None:
     spec = schema.package_schema()["resources"][schema.token("AccessToken")]["inputProperties"]
     assert "default" not in spec["tokenType"]
     assert "read_write (the default" in spec["tokenType"]["description"]
+
+
+def test_service_account_duckling_inputs_are_instance_configs_types() -> None:
+    """One definition of the Duckling types: an account holding its configuration takes the
+    same typed objects as an InstanceConfig, in inputs and outputs."""
+    resources = schema.package_schema()["resources"]
+    account = resources[schema.token("ServiceAccount")]
+    instance = resources[schema.token("InstanceConfig")]
+    for name in ("readWrite", "readScaling"):
+        ref = instance["inputProperties"][name]["$ref"]
+        assert account["inputProperties"][name]["$ref"] == ref
+        assert account["properties"][name]["$ref"] == ref
+    assert "readWrite" not in account["requiredInputs"]
+
+
+def test_descriptions_use_the_schemas_names_not_pythons() -> None:
+    """Each description names properties as the schema does (`rotateBefore`, also when another
+    resource qualifies them: `InstanceConfig.readWrite`), with no Python-only syntax; values
+    such as the token type `read_write` are kept."""
+    whole = schema.package_schema()
+    texts: list[str] = []
+
+    def collect(value: object) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "description" and isinstance(item, str):
+                    texts.append(item)
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for section in ("resources", "functions", "types"):
+        collect(whole[section])
+    names = {name for spec in whole["resources"].values()
+             for name in (*spec["inputProperties"], *spec["properties"])}  # fmt: skip
+    snake_names = {schema.snake(n) for n in names} - names - {"read_write", "read_scaling"}
+    joined = "\n".join(texts)
+    for name in snake_names:
+        assert f"`{name}`" not in joined and f".{name}" not in joined, name
+    for python in ("opts=", "pulumi.ResourceOptions", "=True", "NotFoundError", "None"):
+        assert python not in joined, python
+    token = whole["resources"][schema.token("AccessToken")]
+    assert "`rotateBefore` to rotate it" in token["description"]
+    assert (
+        "`InstanceConfig.readWrite`"
+        in whole["types"]["motherduck:index:ReadWriteSettings"]["description"]
+    )
+    assert (
+        "read_write (the default, unless adoptTokenId"
+        in token["properties"]["tokenType"]["description"]
+    )
+
+
+def test_generated_sdks_get_the_projects_names() -> None:
+    language = schema.package_schema()["language"]
+    assert language["nodejs"]["packageName"] == "@motherduck-pulumi/motherduck"
+    assert language["python"]["packageName"] == "pulumi_motherduck"
+    assert language["go"]["importBasePath"].startswith(schema.REPOSITORY)

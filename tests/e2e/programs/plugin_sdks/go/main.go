@@ -1,9 +1,10 @@
 // A Go program on the generated SDK: an explicit provider with the admin token as a secret, a
-// service account, an expiring token that rotates, and the token's secret as a stack output.
+// service account holding its Duckling configuration (typed), an expiring token that rotates,
+// and the token's secret as a stack output.
 package main
 
 import (
-	"example.com/pulumi-motherduck/sdk/go/motherduck"
+	"github.com/motherduck-pulumi/motherduck-pulumi/sdk/go/motherduck"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -20,6 +21,13 @@ func main() {
 		}
 		account, err := motherduck.NewServiceAccount(ctx, "etl", &motherduck.ServiceAccountArgs{
 			Username: pulumi.String("etl_writer"),
+			ReadWrite: &motherduck.ReadWriteArgs{
+				InstanceSize: pulumi.String("standard"),
+			},
+			ReadScaling: &motherduck.ReadScalingArgs{
+				InstanceSize: pulumi.String("standard"),
+				FlockSize:    pulumi.Int(2),
+			},
 		}, pulumi.Provider(org), pulumi.Protect(true))
 		if err != nil {
 			return err
@@ -34,6 +42,7 @@ func main() {
 		if err != nil {
 			return err
 		}
+		ctx.Export("instanceSize", account.ReadWrite.InstanceSize())
 		ctx.Export("tokenId", ci.TokenId)
 		ctx.Export("token", ci.Token) // a secret: the SDK lists it in AdditionalSecretOutputs
 		return nil

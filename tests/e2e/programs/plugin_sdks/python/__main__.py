@@ -1,6 +1,7 @@
 """A Python program on the generated SDK (`pulumi_motherduck`), the plugin form of the resources:
-an explicit provider with the admin token as a secret, a service account, an expiring token
-that rotates, and the token's secret as a stack output."""
+an explicit provider with the admin token as a secret, a service account holding its Duckling
+configuration (typed), an expiring token that rotates, and the token's secret as a stack
+output."""
 
 import pulumi
 import pulumi_motherduck as motherduck
@@ -12,8 +13,14 @@ org = motherduck.Provider(
 account = motherduck.ServiceAccount(
     "etl",
     username="etl_writer",
+    read_write=motherduck.ReadWriteArgs(instance_size="standard"),
+    read_scaling=motherduck.ReadScalingArgs(instance_size="standard", flock_size=2),
     opts=pulumi.ResourceOptions(provider=org, protect=True),
 )
+instance_size: pulumi.Output[str | None] = account.read_write.apply(
+    lambda rw: rw.instance_size if rw else None
+)
+pulumi.export("instanceSize", instance_size)
 ci = motherduck.AccessToken(
     "ci",
     username=account.username,

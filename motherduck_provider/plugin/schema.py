@@ -124,9 +124,10 @@ def _type_spec(annotation: str, module: str, types: dict[str, Any]) -> tuple[dic
 def _object_type(cls: type, module: str, types: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
+    docs = attribute_docs(cls)
     for field in dataclasses.fields(cls):
         spec, optional = _type_spec(str(field.type), module, types)
-        properties[camel(field.name)] = spec
+        properties[camel(field.name)] = _described(spec, docs.get(field.name, ""))
         if not optional and field.default is dataclasses.MISSING:
             required.append(camel(field.name))
     return {

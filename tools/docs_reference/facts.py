@@ -79,7 +79,7 @@ def type_text(annotation: str, module: ModuleType, none: bool = False) -> str:
         text = ast.unparse(member)
         value = vars(module).get(text)
         if typing.get_origin(value) is typing.Literal:
-            shown.append(" | ".join(f'"{v}"' for v in typing.get_args(value)))
+            shown.append(" or ".join(f'"{v}"' for v in typing.get_args(value)))
         else:
             shown.append(text)
     text = " or ".join(dict.fromkeys(shown)) or "Any"

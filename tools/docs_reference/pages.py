@@ -37,6 +37,11 @@ def cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|") or facts.UNSET
 
 
+def one_line(text: str) -> str:
+    """Text for a list item: one line (outside a table, pipes need no escape)."""
+    return " ".join(text.split()) or facts.UNSET
+
+
 def code(text: str) -> str:
     return f"`{text}`"
 
@@ -51,18 +56,22 @@ def yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def inputs_table(rows: Sequence[Field], *, change: bool = True, rule: bool = True) -> str:
-    headers = ["input", "schema name", "type", "required", "default"]
-    headers += ["on change"] if change else []
-    headers += ["rule (`check`)"] if rule else []
-    headers += ["secret", "description"]
-    body = []
+def inputs_table(rows: Sequence[Field], *, rule: bool = True) -> str:
+    """The short facts in a table, then each input's description and `check` rule in a list
+    (a table of nine columns leaves the long ones a few words wide)."""
+    headers = ["input", "schema name", "type", "required", "default", "on change", "secret"]
+    body = [
+        [code(f.python), code(f.schema), code(f.type), yes(f.required), f.default]
+        + [f.on_change, yes(f.secret)]
+        for f in rows
+    ]
+    items = []
     for f in rows:
-        row = [code(f.python), code(f.schema), code(f.type), yes(f.required), f.default]
-        row += [f.on_change] if change else []
-        row += [f.rule] if rule else []
-        body.append([*row, yes(f.secret), f.description])
-    return table(headers, body)
+        item = f"- `{f.python}`: {one_line(f.description)}"
+        if rule:
+            item += f" **Rule:** {one_line(f.rule)}."
+        items.append(item)
+    return table(headers, body) + "\n\n" + "\n".join(items)
 
 
 def params_table(rows: Sequence[Field]) -> str:
@@ -84,13 +93,18 @@ def outputs_table(rows: Sequence[Field]) -> str:
 
 
 def fields_table(rows: Sequence[Field], *, schema_name: bool = True) -> str:
-    """Fields of a value given as input (args, a `Connection`), with the rule `check` applies."""
+    """Fields of a value given as input (args, a `Connection`): the short facts in a table,
+    then each field's description and the rule `check` applies."""
     headers = ["field", *(["schema name"] if schema_name else []), "type", "required", "default"]
-    body = []
-    for f in rows:
-        row = [code(f.python), *([code(f.schema)] if schema_name else []), code(f.type)]
-        body.append([*row, yes(f.required), f.default, f.rule, f.description])
-    return table([*headers, "rule (`check`)", "description"], body)
+    body = [
+        [code(f.python), *([code(f.schema)] if schema_name else []), code(f.type)]
+        + [yes(f.required), f.default]
+        for f in rows
+    ]
+    items = [
+        f"- `{f.python}`: {one_line(f.description)} **Rule:** {one_line(f.rule)}." for f in rows
+    ]
+    return table(headers, body) + "\n\n" + "\n".join(items)
 
 
 def result_table(rows: Sequence[Field]) -> str:

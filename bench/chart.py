@@ -28,6 +28,7 @@ COLORS = {
     "compact": "#805ad5",
     "terraform": "#dd6b20",
     "fleet10k": "#2c7a7b",
+    "fleet10k-shared": "#81e6d9",
 }
 
 
@@ -126,6 +127,7 @@ def stack_chart(plt: Any) -> Any:
 
 def fleet_chart(plt: Any) -> Any:
     fleet, idle, tenk = load("fleet-1000"), load("fleet-1000-idle"), load("fleet-10000")
+    tenk_shared = load("fleet-10000-shared")
     stack, terraform = load("stack"), load("terraform")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [5, 4]})
     phases = [p["phase"] for p in fleet["phases"]]
@@ -169,8 +171,13 @@ def fleet_chart(plt: Any) -> Any:
             [_phase(tenk, p)["seconds"] for p in ("up", "destroy")],
             COLORS["fleet10k"],
         ),
+        (
+            f"fleet, {tenk_shared['accounts']:,} (shared)",
+            [_phase(tenk_shared, p)["seconds"] for p in ("up", "destroy")],
+            COLORS["fleet10k-shared"],
+        ),
     )
-    width = 0.16
+    width = 0.14
     for i, (name, values, color) in enumerate(series):
         offset = (i - (len(series) - 1) / 2) * width
         bars = right.bar([x + offset for x in (0, 1)], values, width, color=color, label=name)

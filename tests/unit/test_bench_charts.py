@@ -19,7 +19,12 @@ UP_DESTROY = {"up", "destroy"}
 # Each chart: the results it draws, each with the phases it shows (None: all).
 CHARTS: dict[str, dict[str, set[str] | None]] = {
     "bench-stack.svg": {"stack": UP_DESTROY, "stack-idle": UP_DESTROY, "terraform": UP_DESTROY},
-    "bench-fleet.svg": {"fleet-1000": None, "fleet-1000-idle": None, "fleet-10000": UP_DESTROY},
+    "bench-fleet.svg": {
+        "fleet-1000": None,
+        "fleet-1000-idle": None,
+        "fleet-10000": UP_DESTROY,
+        "fleet-10000-shared": UP_DESTROY,
+    },
 }
 
 

@@ -88,9 +88,13 @@ class ManagedAccount(pulumi.ComponentResource):
     """
 
     account: ServiceAccount
+    """The `ServiceAccount` child (protected unless `protect=False`)."""
     tokens: dict[str, AccessToken]
+    """The `AccessToken` children by token name; exported as `token_ids` (name -> token id)."""
     ducklings: InstanceConfig | None
+    """The `InstanceConfig` child; None without `ducklings` or with `config_in_account=True`."""
     username: pulumi.Output[str]
+    """The account's username (the `ServiceAccount`'s output)."""
     children: ClassVar[ChildKinds] = DYNAMIC_CHILDREN
     """The resource classes of the children (the plugin's subclass changes only this)."""
 
@@ -111,7 +115,22 @@ class ManagedAccount(pulumi.ComponentResource):
         """`config_in_account=True`: the `ServiceAccount` holds the Duckling configuration
         (`ducklings`), so the account is 2 + T resources instead of 3 + T; `ducklings` is then
         None. The default keeps the `InstanceConfig` child that existing stacks have (the docs,
-        How the resources behave)."""
+        How the resources behave).
+
+        Args:
+            username: The service account's username (`ServiceAccount.username`).
+            tokens: Token name -> `TokenSpec` (`token_type`, `ttl`, `rotate_before`,
+                `keep_previous_for`, `rotation_trigger`, as on `AccessToken`): one
+                `AccessToken` each, named `<resource name>-<token name>`.
+            ducklings: `read_write` and `read_scaling`, as on `InstanceConfig`; unset: the
+                account keeps MotherDuck's configuration and none is managed.
+            adopt: Take over an existing account of that name instead of failing.
+            protect: Protect the account from deletion (deleting it deletes its data).
+            connection: Another organization (see `Connection`) for all the children.
+            allow_downsize: With `adopt`, let `ducklings` shrink the live configuration.
+            config_in_account: Put `ducklings` on the `ServiceAccount` instead of an
+                `InstanceConfig` child: one resource fewer per account.
+        """
         with stack_trace_trimmed():
             super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

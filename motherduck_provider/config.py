@@ -45,6 +45,28 @@ CONFIG_KEYS: Final = (
 )
 TOKEN_ENV: Final = ("MOTHERDUCK_ADMIN_TOKEN", "MOTHERDUCK_TOKEN")
 API_URL_ENV: Final = "MOTHERDUCK_API_BASE_URL"
+# The environment variables each setting falls back to, in order, after its config key.
+ENV: Final = {TOKEN_KEY: TOKEN_ENV, API_URL_KEY: (API_URL_ENV,)}
+DEFAULTS: Final = {
+    API_URL_KEY: DEFAULT_API_URL,
+    TIMEOUT_KEY: DEFAULT_TIMEOUT,
+    LATE_WAIT_KEY: DEFAULT_LATE_WAIT,
+}
+# What each setting must be, as the errors say it (and the reference pages show it).
+TOKEN_RULE: Final = "required; trimmed; a read/write token of a user with the Admin role"
+API_URL_RULE: Final = (
+    "an absolute URL: https, or http on loopback only; no user name or password, query or fragment"
+)
+TIMEOUT_RULE: Final = "a positive number"
+LATE_WAIT_RULE: Final = (
+    "a number of seconds, 0 or more (0: never wait for a request that may still land)"
+)
+RULES: Final = {
+    TOKEN_KEY: TOKEN_RULE,
+    API_URL_KEY: API_URL_RULE,
+    TIMEOUT_KEY: TIMEOUT_RULE,
+    LATE_WAIT_KEY: LATE_WAIT_RULE,
+}
 
 
 class Secret:
@@ -165,13 +187,13 @@ def _first(
 
 def resolve_api_url(config: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """The API base URL from config, then environment, then the public default."""
-    found = _first(config, API_URL_KEY, env, API_URL_ENV)
+    found = _first(config, API_URL_KEY, env, *ENV[API_URL_KEY])
     return normalize_api_url(found[1] if found else DEFAULT_API_URL)
 
 
 def resolve_timeout(config: Mapping[str, Any]) -> float:
     """Seconds a single request may take (`motherduck:requestTimeout`)."""
-    return _seconds(config, TIMEOUT_KEY, DEFAULT_TIMEOUT, zero_ok=False, rule="a positive number")
+    return _seconds(config, TIMEOUT_KEY, DEFAULT_TIMEOUT, zero_ok=False, rule=TIMEOUT_RULE)
 
 
 def resolve_late_wait(config: Mapping[str, Any]) -> float:
@@ -181,7 +203,7 @@ def resolve_late_wait(config: Mapping[str, Any]) -> float:
         LATE_WAIT_KEY,
         DEFAULT_LATE_WAIT,
         zero_ok=True,
-        rule="a number of seconds, 0 or more (0: never wait for a request that may still land)",
+        rule=LATE_WAIT_RULE,
     )
 
 
@@ -209,7 +231,7 @@ def resolve_token(config: Mapping[str, Any], env: Mapping[str, str]) -> Secret:
 
 
 def _token(config: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Secret, str]:
-    found = _first(config, TOKEN_KEY, env, *TOKEN_ENV)
+    found = _first(config, TOKEN_KEY, env, *ENV[TOKEN_KEY])
     if not found:
         raise ConfigurationError(
             "no MotherDuck admin token: set it with `pulumi config set --secret "

@@ -45,8 +45,11 @@ class Connection:
     """
 
     token_config: str | None = None
+    """A stack config key holding the admin token, e.g. `analytics:token` (set it as a secret)."""
     token_env: str | None = None
+    """An environment variable holding the admin token; used when `token_config` is not set."""
     api_url: str | None = None
+    """The organization's Admin API URL; unset: the public API."""
 
     def __post_init__(self) -> None:
         if not self.token_config and not self.token_env:

@@ -61,10 +61,13 @@ class TokenMetadata:
     """One live token, as `AccessToken` outputs name its fields; never its secret."""
 
     id: str
+    """The token's id (`AccessToken.token_id`)."""
     name: str | None
+    """The name MotherDuck shows (`<name> [pulumi:<mark>]` for a token created by a stack)."""
     token_type: str
     """`read_write` or `read_scaling`."""
     read_only: bool
+    """Whether the token is read-only (a read_scaling token)."""
     created_ts: str
     """RFC 3339, as the API gives it (`AccessToken.created_ts`)."""
     expire_at: str | None
@@ -76,7 +79,9 @@ class GetTokensResult:
     """The live tokens of one user, in the API's order."""
 
     username: str
+    """The user whose tokens these are."""
     tokens: tuple[TokenMetadata, ...]
+    """Its live (unexpired) tokens, metadata only."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ class ReadWriteSettings:
     """The read/write Duckling as configured (what `InstanceConfig.read_write` holds)."""
 
     instance_size: InstanceSize
+    """The Duckling size."""
     cooldown_seconds: int | None
+    """Idle seconds before it stops (server default included); None for pulse."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,11 @@ class ReadScalingSettings:
     """The read-scaling flock as configured (what `InstanceConfig.read_scaling` holds)."""
 
     instance_size: InstanceSize
+    """The size of each replica's Duckling."""
     flock_size: int
+    """How many read-scaling replicas."""
     cooldown_seconds: int | None
+    """Idle seconds before they stop (server default included); None for pulse."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,11 @@ class GetDucklingConfigResult:
     """One account's live Duckling configuration, server defaults included."""
 
     username: str
+    """The account read."""
     read_write: ReadWriteSettings
+    """Its read/write Duckling."""
     read_scaling: ReadScalingSettings
+    """Its read-scaling flock."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,9 @@ class ActiveAccount:
     """An account with at least one running Duckling."""
 
     username: str
+    """The account's username."""
     ducklings: tuple[RunningDuckling, ...]
+    """Its running Ducklings."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,7 @@ class GetActiveAccountsResult:
     """The organization's accounts whose Ducklings are `active` or in `cooldown`."""
 
     accounts: tuple[ActiveAccount, ...]
+    """Each account with at least one running Duckling."""
 
 
 class _StackConfig(Mapping[str, Any]):
@@ -236,7 +252,12 @@ def get_tokens(username: str, connection: Connection | None = None) -> GetTokens
     """The metadata of every live (unexpired) token of `username`; never a secret.
 
     Useful to find the id for `AccessToken(adopt_token_id=...)`, or to audit tokens made
-    outside Pulumi. `NotFoundError` if there is no such user.
+    outside Pulumi. `NotFoundError` if there is no such user. Reads
+    `GET /v1/users/{username}/tokens`.
+
+    Args:
+        username: The service account whose tokens to list.
+        connection: Another organization (see `Connection`); unset: the stack's.
     """
     return read_tokens(_client(connection), username)
 
@@ -282,7 +303,11 @@ def get_duckling_config(
     """The live read/write and read-scaling settings of `username`'s Ducklings.
 
     Useful to adopt an account's configuration as it is. `NotFoundError` if there is no
-    such user.
+    such user. Reads `GET /v1/users/{username}/instances`.
+
+    Args:
+        username: The account whose configuration to read.
+        connection: Another organization (see `Connection`); unset: the stack's.
     """
     return read_duckling_config(_client(connection), username)
 
@@ -307,7 +332,13 @@ def get_duckling_config_output(
 
 @_data_function
 def get_active_accounts(connection: Connection | None = None) -> GetActiveAccountsResult:
-    """The accounts with running Ducklings (`active` or `cooldown`), from a Preview API."""
+    """The accounts with running Ducklings (`active` or `cooldown`), from a Preview API.
+
+    Reads `GET /v1/active_accounts`.
+
+    Args:
+        connection: Another organization (see `Connection`); unset: the stack's.
+    """
     return read_active_accounts(_client(connection))
 
 

@@ -13,6 +13,7 @@ InstanceSize = Literal["pulse", "standard", "jumbo", "mega", "giga"]
 """Duckling sizes, smallest first (the order `size_shrinks` uses)."""
 TokenType = Literal["read_write", "read_scaling"]
 """Access token types; `read_write` is the API's default."""
+DEFAULT_TOKEN_TYPE: Final[TokenType] = "read_write"
 
 USERNAME_MIN: Final = 3
 USERNAME_MAX: Final = 255
@@ -31,6 +32,22 @@ COOLDOWN_MIN: Final = 60
 COOLDOWN_MAX: Final = 86_400
 ROTATE_BEFORE_MIN: Final = 0
 ASCII_DIGITS: Final = frozenset("0123456789")
+
+# The rules above in words, for the reference pages (`tools/docs_reference`): built from the
+# same constants, so a changed limit changes the documentation with it.
+USERNAME_RULE: Final = (
+    f"{USERNAME_MIN}–{USERNAME_MAX:,} characters, a letter first, then letters, digits (0–9) "
+    "or `_`; case-insensitive"
+)
+TTL_RULE: Final = f"whole seconds, {TTL_MIN:,}–{TTL_MAX:,}"
+FLOCK_RULE: Final = f"whole number, {FLOCK_MIN}–{FLOCK_MAX}"
+COOLDOWN_RULE: Final = f"whole seconds, {COOLDOWN_MIN}–{COOLDOWN_MAX:,}; not with `pulse`"
+RESERVED_NAMES_RULE: Final = "not " + " or ".join(f"`{n}`" for n in sorted(RESERVED_TOKEN_NAMES))
+
+
+def choices_rule(choices: tuple[str, ...]) -> str:
+    """`one of a, b, c`: the rule `choice_problems` enforces, in words."""
+    return "one of " + ", ".join(f"`{c}`" for c in choices)
 
 
 def username_problems(value: Any) -> list[str]:

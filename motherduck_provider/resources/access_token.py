@@ -66,6 +66,7 @@ LOCAL_ONLY = ("name", "ttl", "rotate_before")
 LOCAL_MANAGED = ("rotate_before", "keep_previous_for", "rotation_trigger")
 # The previous token of an overlapping rotation, as outputs; all None when none is kept.
 PREVIOUS = ("previous_token", "previous_token_id", "previous_revoke_after")
+KEEP_PREVIOUS_MIN = 0
 KEEP_PREVIOUS_MAX = rules.TTL_MAX
 # A rotation this close is announced by every preview (one line per token); later ones are
 # only in the `rotates_at` output, so a stack with many tokens stays quiet.
@@ -79,6 +80,24 @@ NAME_MAX = rules.TOKEN_NAME_MAX - MARK_SUFFIX_LENGTH
 _MARKED = re.compile(rf"(?P<name>.*) \[pulumi:(?P<mark>[0-9a-f]{{{MARK_HEX}}})\]", re.DOTALL)
 # POSTs of one token before giving up when each fails without an answer.
 MAX_POSTS = 3
+# Defaults `check` fills in (`token_type`: not for a tracked token, which keeps its own).
+INPUT_DEFAULTS = {"token_type": rules.DEFAULT_TOKEN_TYPE}
+# The resource id (and the Terraform provider's import id): the first token's.
+ID_FORM = "username/token_id"
+# What `check` enforces for each input, in words (the reference pages show it).
+INPUT_RULES = {
+    "username": f"the account's rule: {rules.USERNAME_RULE}",
+    "name": f"1–{NAME_MAX} characters ({rules.TOKEN_NAME_MAX} for a tracked token: a token "
+    f"created here carries its mark, {MARK_SUFFIX_LENGTH} more); {rules.RESERVED_NAMES_RULE}",
+    "ttl": f"{rules.TTL_RULE}; unset: the token never expires",
+    "token_type": rules.choices_rule(rules.TOKEN_TYPES),
+    "rotate_before": f"whole seconds, {rules.ROTATE_BEFORE_MIN} or more and less than `ttl`; "
+    f"needs `ttl`; {NOT_TRACKED}",
+    "keep_previous_for": f"whole seconds, {KEEP_PREVIOUS_MIN}–{KEEP_PREVIOUS_MAX:,} (0: the "
+    f"old token is revoked at once); {NOT_TRACKED}",
+    "rotation_trigger": f"any string; a new value rotates; {NOT_TRACKED}",
+    "adopt_token_id": f"`{ID_FORM}` or the bare token id; its username must be `username`",
+}
 
 
 def owner_of(project: str, stack: str, parent: str, resource_name: str) -> str:
@@ -99,7 +118,7 @@ def token_mark(inputs: Mapping[str, Any]) -> str:
         inputs.get("username") or "",
         inputs.get("name") or "",
         "" if ttl is None else str(ttl),
-        inputs.get("token_type") or "read_write",
+        inputs.get("token_type") or rules.DEFAULT_TOKEN_TYPE,
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:MARK_HEX]
 
@@ -193,7 +212,7 @@ def split_id(id_: str) -> tuple[str, str]:
     """`username/token_id`, the id Terraform users know, as its two parts."""
     username, sep, token_id = id_.partition("/")
     if not sep or not username or not token_id:
-        raise MotherDuckError(f"token id {id_!r} must have the form username/token_id")
+        raise MotherDuckError(f"token id {id_!r} must have the form {ID_FORM}")
     return username, token_id
 
 
@@ -232,7 +251,7 @@ class AccessTokenProvider(ProviderBase):
         if known("name") is not None:
             problems["name"] = name_problems(known("name"), tracked=tracking)
         if inputs.get("token_type") is None and not tracking:
-            inputs["token_type"] = "read_write"
+            inputs["token_type"] = INPUT_DEFAULTS["token_type"]
         elif known("token_type") is not None:
             problems["token_type"] = rules.choice_problems(known("token_type"), rules.TOKEN_TYPES)
         ttl = known("ttl")
@@ -254,7 +273,7 @@ class AccessTokenProvider(ProviderBase):
                 inputs["rotate_before"] = rules.whole_number(rotate)
         keep = known("keep_previous_for")
         if keep is not None:
-            found = rules.range_problems(keep, 0, KEEP_PREVIOUS_MAX, "seconds")
+            found = rules.range_problems(keep, KEEP_PREVIOUS_MIN, KEEP_PREVIOUS_MAX, "seconds")
             problems["keep_previous_for"] = found
             if not found:
                 inputs["keep_previous_for"] = rules.whole_number(keep)

@@ -47,6 +47,22 @@ SIDES: dict[str, tuple[str, ...]] = {
 # Hidden input from the program (popped by `check`, never stored): True when the account may
 # exist already and is not created by this program, so `check` reads its live config.
 MAY_EXIST = "__account_may_exist"
+# Inputs whose change replaces the resource; sizes, flock and cooldowns update in place.
+REPLACE_ON_CHANGE = ("username",)
+# The resource id (and the Terraform provider's import id).
+ID_FORM = "username"
+# What `check` enforces for each input and each setting of a side, in words (reference pages).
+INPUT_RULES = {
+    "username": rules.USERNAME_RULE,
+    "read_write": "required (the API sets both sides in one call); see its fields",
+    "read_scaling": "required (the API sets both sides in one call); see its fields",
+    "allow_downsize": "true or false",
+}
+SETTING_RULES = {
+    "instance_size": rules.choices_rule(rules.INSTANCE_SIZES),
+    "flock_size": rules.FLOCK_RULE,
+    "cooldown_seconds": rules.COOLDOWN_RULE,
+}
 
 
 class ReadWriteArgsDict(TypedDict, total=False):
@@ -69,7 +85,11 @@ class ReadWriteArgs:
     """The read/write Duckling: one of pulse, standard, jumbo, mega, giga."""
 
     instance_size: pulumi.Input[InstanceSize]
+    """The Duckling size; a smaller one than the live size of an adopted account needs
+    `allow_downsize`."""
     cooldown_seconds: pulumi.Input[int] | None = None
+    """Idle seconds before the Duckling stops; unset keeps the live value while the size
+    stays, else takes the server's default for the size."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +97,13 @@ class ReadScalingArgs:
     """The read-scaling flock: its Duckling size and how many replicas (0 to 64)."""
 
     instance_size: pulumi.Input[InstanceSize]
+    """The size of each replica's Duckling."""
     flock_size: pulumi.Input[int]
+    """How many read-scaling replicas; fewer than an adopted account has needs
+    `allow_downsize`."""
     cooldown_seconds: pulumi.Input[int] | None = None
+    """Idle seconds before the replicas stop; unset keeps the live value while the size
+    stays, else takes the server's default for the size."""
 
 
 def _as_props(value: Any) -> Any:
@@ -296,7 +321,7 @@ class InstanceConfigProvider(ProviderBase):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Username replaces; sizes, flock and cooldowns update in place."""
-        replaces = ["username"] if olds.get("username") != news.get("username") else []
+        replaces = [k for k in REPLACE_ON_CHANGE if olds.get(k) != news.get(k)]
         changed = [
             side
             for side in SIDES

@@ -60,6 +60,18 @@ _holding: set[tuple[str, str]] = set()
 
 # The Duckling configuration a ServiceAccount may hold (the rules are InstanceConfig's).
 CONFIG_SIDES = ("read_write", "read_scaling")
+# Inputs whose change makes a new account (the old one is deleted); the rest update in place.
+REPLACE_ON_CHANGE = ("username",)
+# The resource id (and the Terraform provider's import id).
+ID_FORM = "username"
+# What `check` enforces for each input, in words (the reference pages show it).
+INPUT_RULES = {
+    "username": rules.USERNAME_RULE,
+    "adopt": "true or false",
+    "read_write": "with `read_scaling` or not at all; InstanceConfig's rules (see its fields)",
+    "read_scaling": "with `read_write` or not at all; InstanceConfig's rules (see its fields)",
+    "allow_downsize": "true or false",
+}
 
 
 def org_of(provider: ProviderBase) -> str:
@@ -181,7 +193,7 @@ class ServiceAccountProvider(ProviderBase):
         A replacement deletes the old account with its data, so preview says so.
         """
         old, new = olds.get("username"), news.get("username")
-        replaces = ["username"] if old != new else []
+        replaces = [k for k in REPLACE_ON_CHANGE if olds.get(k) != news.get(k)]
         if replaces and isinstance(old, str):
             with _run_lock:
                 _leaving.add((org_of(self), old.casefold()))

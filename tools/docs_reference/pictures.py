@@ -3,8 +3,8 @@
 The rotation timeline runs the token provider's own rotation rules (`rotates_at`, the
 "rotate now" test `diff` uses, `_keep_until`, `_previous_due`) over a month of daily
 `pulumi up`s, so its bars are where the provider puts them. The interrupted-run picture lays
-out, per stage of a killed `pulumi up`, what is left and what the recovery does (README: When
-a run is interrupted).
+out, per stage of a killed `pulumi up`, what is left and what the recovery does (the docs,
+Faults and interrupted runs).
 """
 
 from __future__ import annotations

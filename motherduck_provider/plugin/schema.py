@@ -393,13 +393,20 @@ def _property_names(spec: dict[str, Any]) -> set[str]:
 def _spellings(kind: str) -> tuple[dict[str, str], re.Pattern[str] | None]:
     """The one map from the dynamic providers' names to the schema's, for `kind` (a
     resource, function or type): its properties and those of its object types
-    (`rotate_before` -> `rotateBefore`)."""
+    (`rotate_before` -> `rotateBefore`); for an object type, also those of the resources and
+    functions that use it (its fields' docs name their inputs, e.g. `allow_downsize`)."""
     spec = _spec_of(kind)
     if spec is None:
         return {}, None
+    whole = _python_schema()
     names = _property_names(spec)
     for ref in _type_refs(spec):
-        names |= _property_names(_python_schema()["types"][ref])
+        names |= _property_names(whole["types"][ref])
+    if kind in whole["types"]:
+        for section in ("resources", "functions"):
+            for user in whole[section].values():
+                if kind in _type_refs(user):
+                    names |= _property_names(user)
     found = {snake(name): name for name in names if snake(name) != name}
     words = "|".join(sorted(map(re.escape, found), key=len, reverse=True))
     return found, (re.compile(rf"\b(?:{words})\b") if found else None)

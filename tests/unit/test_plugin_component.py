@@ -74,7 +74,8 @@ def test_each_data_function_is_in_the_schema_as_its_python_form(name: str) -> No
 def test_token_metadata_type_is_an_array_item_with_no_secret() -> None:
     whole = schema.package_schema()
     tokens = whole["functions"]["motherduck:index:getTokens"]["outputs"]["properties"]["tokens"]
-    assert tokens == {"type": "array", "items": {"$ref": "#/types/motherduck:index:TokenMetadata"}}
+    assert tokens["type"] == "array" and tokens["description"]
+    assert tokens["items"] == {"$ref": "#/types/motherduck:index:TokenMetadata"}
     metadata = whole["types"]["motherduck:index:TokenMetadata"]["properties"]
     assert not [name for name, prop in metadata.items() if "secret" in prop or name == "token"]
 

@@ -16,29 +16,21 @@ of its inputs, like tools/pulumi_yaml.py builds the YAML host.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
+
+from tools.gobuild import cache_root, cached, digest, go, go_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "pulumi-sdkgen"
 NODE_DIR = REPO_ROOT / "tools" / "sdk-node"
 BINARY = "pulumi-sdkgen"
 LANGUAGES = ("nodejs", "go", "python")
-
-
-def cache_root() -> Path:
-    return Path(
-        os.environ.get("MOTHERDUCK_PULUMI_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "motherduck-pulumi"
-    )
 
 
 def pinned_version() -> str:
@@ -51,70 +43,22 @@ def pinned_version() -> str:
     return found.group(1)
 
 
-def _digest(*paths: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def _cached(target: Path, stamp: str, build: Callable[[Path], None]) -> Path:
-    """`target`, built by `build(work_dir)` unless its stamp matches; under a lock, atomically."""
-    stamp_file = target / "stamp"
-
-    def current() -> bool:
-        return stamp_file.is_file() and stamp_file.read_text().strip() == stamp
-
-    if current():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".lock-{target.name}", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if current():  # another process built it while we waited
-            return target
-        work = Path(tempfile.mkdtemp(prefix=f".build-{target.name}.", dir=target.parent))
-        try:
-            build(work)
-            (work / "stamp").write_text(stamp + "\n")
-            if target.exists():
-                shutil.rmtree(target)
-            work.rename(target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return target
-
-
-def _go() -> str:
-    found = shutil.which("go") or (
-        "/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go") else None
-    )
-    if not found:
-        raise RuntimeError("Go is needed to build pulumi-sdkgen")
-    return found
-
-
 def install_sdkgen() -> Path:
     """The `pulumi-sdkgen` executable, built if missing or stale (a minute or two, once)."""
     inputs = sorted(p for p in MODULE_DIR.iterdir() if p.is_file())
-    stamp = f"pulumi-sdkgen pkg/v3 v{pinned_version()} inputs {_digest(*inputs, Path(__file__))}"
+    stamp = f"pulumi-sdkgen pkg/v3 v{pinned_version()} inputs {digest(*inputs, Path(__file__))}"
 
     def build(work: Path) -> None:
-        env = {
-            **os.environ,
-            "CGO_ENABLED": "0",
-            "GOTOOLCHAIN": "local",
-            "GOFLAGS": "-mod=readonly -buildvcs=false",
-        }
         print(f"sdkgen: building {BINARY} (Pulumi codegen v{pinned_version()})", file=sys.stderr)
         subprocess.run(
-            [_go(), "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{work}/bin/", "."],
+            [go(), "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{work}/bin/", "."],
             cwd=MODULE_DIR,
-            env=env,
+            env=go_env(),
             check=True,
             stdout=sys.stderr,
         )
 
-    target = _cached(cache_root() / f"pulumi-sdkgen-{pinned_version()}", stamp, build)
+    target = cached(cache_root() / f"pulumi-sdkgen-{pinned_version()}", stamp, build)
     return target / "bin" / BINARY
 
 
@@ -145,7 +89,7 @@ def node_toolchain() -> Path:
 
     `npm ci` from tools/sdk-node/package-lock.json, once per lock file: reruns are offline."""
     files = (NODE_DIR / "package.json", NODE_DIR / "package-lock.json")
-    stamp = f"sdk-node inputs {_digest(*files)}"
+    stamp = f"sdk-node inputs {digest(*files)}"
 
     def build(work: Path) -> None:
         npm = shutil.which("npm")
@@ -157,7 +101,7 @@ def node_toolchain() -> Path:
         command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
         subprocess.run(command, cwd=work, check=True, stdout=sys.stderr)
 
-    target = _cached(cache_root() / f"sdk-node-{stamp.split()[-1][:16]}", stamp, build)
+    target = cached(cache_root() / f"sdk-node-{stamp.split()[-1][:16]}", stamp, build)
     return target / "node_modules"
 
 

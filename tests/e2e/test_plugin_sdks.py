@@ -3,7 +3,8 @@
 Each SDK comes from tools/sdkgen.py (Pulumi's own code generators, as `pulumi package gen-sdk`
 runs them inside the language hosts) and is compiled with a sample program: TypeScript with
 `tsc` (pinned `typescript` and `@pulumi/pulumi`, installed once into the cache), Go with
-`go build` (pulumi sdk/v3 from the module cache), Python imported and type-checked with mypy.
+`go build` (pulumi sdk/v3 and its graph from the module cache, and from the registry where the
+cache lacks a module: tools/gobuild.py), Python imported and type-checked with mypy.
 Running those programs needs the Node.js and Go language hosts, which the Go module proxy
 here does not serve; YAML programs run through the engine (tests/e2e/test_plugin_yaml.py).
 Everything is generic over the schema: each resource, component and function in it must be
@@ -18,12 +19,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tools.gobuild import go, go_env
 from tools.pulumi_env import pulumi_environment
 from tools.pulumi_yaml import install_language_yaml
 from tools.sdkgen import generate, node_toolchain, write_schema
@@ -135,27 +138,11 @@ def test_typescript_sdk_and_sample_program_compile(schema: Path, tmp_path: Path)
     assert "AccessToken" in (app / "bin" / "index.js").read_text()
 
 
-def go_env() -> dict[str, str]:
-    """Offline: modules come from the local module cache only (served as a file proxy)."""
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    modcache = subprocess.run(
-        [go, "env", "GOMODCACHE"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    return {
-        "PATH": f"{Path(go).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "GOPROXY": Path(modcache, "cache", "download").as_uri(),
-        "GOFLAGS": "-mod=mod",
-        "GOSUMDB": "off",
-        "GOTOOLCHAIN": "local",
-        "CGO_ENABLED": "0",
-        "GOWORK": "off",
-    }
-
-
-def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
-    """The generated Go SDK and a `main.go` using it build, against pulumi sdk/v3
-    at the version the CLI is built from; the program's go.mod points at the SDK with a
-    `replace` directive, as `pulumi package add` tells Go users to."""
+def go_sample(schema: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The generated Go SDK, checked for every schema member, and a sample program using it:
+    (the SDK's package dir, the program's dir). The program's go.mod points at the SDK with a
+    `replace` directive, as `pulumi package add` tells Go users to, and requires the
+    dependency versions Pulumi's codegen module resolved (tools/pulumi-sdkgen)."""
     out = generate("go", tmp_path / "sdk", schema)
     (package,) = [p for p in out.iterdir() if p.is_dir()]
     code = "\n".join(p.read_text() for p in package.glob("*.go"))
@@ -176,13 +163,9 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
     assert module_path == language(schema)["go"]["importBasePath"]  # not example.com/...
     assert "type ServiceAccountArray []ServiceAccountInput" in code  # container types
 
-    # The dependency versions Pulumi's codegen module resolved (tools/pulumi-sdkgen): the
-    # module cache holds exactly those, so the build stays offline.
     pinned = REPO_ROOT / "tools" / "pulumi-sdkgen"
     requires = pinned.joinpath("go.mod").read_text().split("\nrequire", 1)[1]
-    env = go_env()
-    run("go", "mod", "init", module_path, cwd=package, env=env)
-
+    run("go", "mod", "init", module_path, cwd=package, env=go_env())
     app = tmp_path / "app"
     app.mkdir()
     shutil.copy(SAMPLES / "go" / "main.go", app / "main.go")
@@ -191,10 +174,74 @@ def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
         "module example.com/motherduck-sample\n\ngo 1.26\n\n"
         f"require {module_path} v0.0.0\n\nreplace {module_path} => {package}\n\nrequire{requires}"
     )
-    # -mod=mod: the build adds the sums it needs (`go mod tidy` would want every dependency's
-    # tests too, which the module cache does not hold).
-    run("go", "build", "-trimpath", "-o", "sample", ".", cwd=app, env=env)
+    return package, app
+
+
+def build_sample(app: Path, *, offline: bool = False, **env: str) -> None:
+    """`go build` the sample. -mod=mod: the build adds the sums it needs (`go mod tidy` would
+    fetch every dependency's tests too); the checksum database is another host than the
+    registry, so go.sum (from tools/pulumi-sdkgen) is the check."""
+    build_env = go_env(offline=offline, mod="mod", GOSUMDB="off", **env)
+    run("go", "build", "-trimpath", "-o", "sample", ".", cwd=app, env=build_env)
     assert (app / "sample").is_file()
+
+
+def test_go_sdk_and_sample_program_build(schema: Path, tmp_path: Path) -> None:
+    """The generated Go SDK and a `main.go` using it build, against pulumi sdk/v3 at the
+    version the CLI is built from."""
+    _, app = go_sample(schema, tmp_path)
+    build_sample(app)
+
+
+# A module the sample's build graph needs (tools/pulumi-sdkgen/go.mod) at a version no other
+# build of the suite fetches: a fresh machine's module cache held only v0.5.0, from the CLI.
+GRAPH_ONLY = ("github.com/!microsoft/go-winio", "v0.6.2")
+
+
+def test_go_sample_builds_when_the_module_cache_lacks_a_module_of_its_graph(
+    schema: Path, tmp_path: Path
+) -> None:
+    """On a fresh machine the sample build read only the local module cache (as a file proxy)
+    and failed on a module only its own graph needs. What the cache lacks now comes from the
+    registry the first time, and the build runs offline afterwards."""
+    real = subprocess.run(
+        [go(), "env", "GOMODCACHE"], env=go_env(), capture_output=True, text=True, check=True
+    ).stdout.strip()
+    modcache = tmp_path / "modcache"
+    if subprocess.run(["cp", "-al", real, str(modcache)], check=False).returncode != 0:
+        # hard links need one file system: copy beside the real cache instead
+        remove_copy(modcache)
+        modcache = Path(tempfile.mkdtemp(prefix=".motherduck-test-", dir=Path(real).parent))
+        modcache.rmdir()
+        subprocess.run(["cp", "-al", real, str(modcache)], check=True)
+    try:
+        module, version = GRAPH_ONLY
+        for found in [
+            *modcache.joinpath(module).parent.glob(f"{Path(module).name}@*"),
+            modcache / "cache" / "download" / module,
+        ]:
+            remove_copy(found)
+        wanted = modcache / "cache" / "download" / module / "@v" / f"{version}.mod"
+        assert not wanted.exists()
+
+        _, app = go_sample(schema, tmp_path)
+        build_sample(app, GOMODCACHE=str(modcache))
+        assert wanted.is_file(), "the build did not fetch the module its graph needs"
+        (app / "sample").unlink()
+        build_sample(app, offline=True, GOMODCACHE=str(modcache))
+    finally:
+        remove_copy(modcache)
+
+
+def remove_copy(tree: Path) -> None:
+    """Remove a hard-linked copy of module cache files: its folders are its own and made
+    writable (Go makes them read-only); its files are shared with the real cache, so their
+    modes are never touched (unlinking needs only the folder's)."""
+    if not tree.exists():
+        return
+    for folder in [tree, *(p for p in tree.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)
+    shutil.rmtree(tree)
 
 
 def test_python_sdk_imports_and_sample_type_checks(schema: Path, tmp_path: Path) -> None:

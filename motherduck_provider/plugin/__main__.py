@@ -38,9 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     if engine is None:
         print(__doc__, file=sys.stderr)
         return 2
+    from .provider import PluginError
     from .server import serve
 
-    serve(engine)
+    try:
+        serve(engine)
+    except PluginError as exc:  # a bad setting: one line, no traceback
+        print(f"pulumi-resource-motherduck: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

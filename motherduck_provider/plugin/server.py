@@ -9,7 +9,9 @@ finds nothing is sent as the engine expects it (see `_read_gone_as_nil`).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -21,6 +23,31 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from .engine_log import attach
 from .provider import MotherDuckProvider, PluginError, version
+
+# How many provider calls (each a thread waiting on the API) run at once. The engine sends as
+# many as its `--parallel` allows; asyncio's default pool would cap them at the cores + 4.
+WORKERS_ENV = "MOTHERDUCK_PLUGIN_WORKERS"
+DEFAULT_WORKERS = 16
+MAX_WORKERS = 256
+
+
+def workers(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """The worker count `MOTHERDUCK_PLUGIN_WORKERS` asks for (default 16), checked."""
+    raw = environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
+        raise PluginError(
+            f"{WORKERS_ENV}={raw!r}: must be a whole number from 1 to {MAX_WORKERS} (the "
+            f"provider calls run at once; the default is {DEFAULT_WORKERS})"
+        )
+    return int(raw)
+
+
+def executor(count: int) -> ThreadPoolExecutor:
+    """The pool the provider calls run on (`asyncio.to_thread` uses the loop's default)."""
+    return ThreadPoolExecutor(count, thread_name_prefix="motherduck")
+
 
 _RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "Construct", "Invoke")
 
@@ -63,9 +90,11 @@ OneLineServicer = type(
 def serve(engine_address: str) -> None:
     """Serve until the engine stops us; the port goes to stdout, as the engine expects."""
 
+    pool = executor(workers())
     attach(engine_address)
 
     async def run() -> None:
+        asyncio.get_running_loop().set_default_executor(pool)  # what `to_thread` runs on
         server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
         servicer = OneLineServicer([], version(), MotherDuckProvider(), engine_address)
         provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)

@@ -50,18 +50,27 @@ def _pulumi(options: argparse.Namespace, *args: str, stdin: str | None = None) -
 
 
 def _project(options: argparse.Namespace) -> tuple[str, bool]:
-    """(the project's name, whether Pulumi.yaml exists already)."""
+    """(the project's name, whether Pulumi.yaml exists already).
+
+    An existing Pulumi.yaml (made to create the stack and set its config first) keeps its
+    name. For Python the program goes beside it; for YAML the program is Pulumi.yaml itself,
+    so it must declare nothing yet (it is then replaced, and put back if the command fails).
+    """
     manifest = options.dir / "Pulumi.yaml"
     if not manifest.exists():
         return options.project or _project_name(options.dir.resolve().name), False
-    if options.language == "yaml":
-        raise Refused(
-            f"{manifest} exists; a YAML program is the project file itself: run in a new directory"
-        )
-    found = re.search(r"^name:\s*(\S+)", manifest.read_text(encoding="utf-8"), re.MULTILINE)
+    text = manifest.read_text(encoding="utf-8")
+    found = re.search(r"^name:\s*(\S+)", text, re.MULTILINE)
     if found is None:
         raise Refused(f"{manifest} has no `name:`")
-    if (options.dir / "__main__.py").exists():
+    if options.language == "yaml":
+        declared = re.search(r"^(resources|variables|outputs):", text, re.MULTILINE)
+        if declared:
+            raise Refused(
+                f"{manifest} declares {declared[1]} already; the YAML program replaces that "
+                "file: run in a new directory"
+            )
+    elif (options.dir / "__main__.py").exists():
         raise Refused(f"{options.dir / '__main__.py'} exists; it would be overwritten")
     return found[1].strip("'\""), True
 
@@ -230,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.dry_run:
             return 0
         files = _program_files(options, conversion, project, manifest)
+        before = {p: p.read_text(encoding="utf-8") for p in files if p.exists()}
         for path, text in files.items():
             path.write_text(text, encoding="utf-8")
         try:
@@ -237,8 +247,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _pulumi(options, "stack", "init", options.stack)
             _import(options, conversion, project, config)
         except (Refused, PulumiFailed):
-            for path in files:
-                path.unlink(missing_ok=True)  # the files this run wrote; nothing else
+            for path in files:  # what this run wrote goes; a stub Pulumi.yaml comes back
+                if path in before:
+                    path.write_text(before[path], encoding="utf-8")
+                else:
+                    path.unlink(missing_ok=True)
             raise
     except Refused as exc:
         print(f"refused: {exc}; nothing was written", file=sys.stderr)

@@ -21,6 +21,9 @@ import pytest
 
 from motherduck_provider.emulator import EmulatorServer
 from tests.e2e.conftest import EmulatorStack, RunPulumi
+
+# The YAML host and the plugin on PATH, as for the plugin's other end-to-end tests.
+from tests.e2e.test_plugin_yaml import pulumi_env, yaml_bin  # noqa: F401
 from tests.fixtures.terraform.terraform_like import apply, client_for
 
 pytestmark = pytest.mark.e2e
@@ -42,12 +45,16 @@ def terraform_state(emulator: EmulatorServer, tmp_path: Path) -> tuple[Path, dic
 
 
 def new_stack(
-    emulator: EmulatorServer, tmp_path: Path, run_pulumi: RunPulumi, work_dir: Path
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    run_pulumi: RunPulumi,
+    work_dir: Path,
+    manifest: str = MANIFEST,
 ) -> EmulatorStack:
     """An empty project directory (Pulumi.yaml only) and its `dev` stack with its config."""
     project = tmp_path / "project"
     project.mkdir()
-    (project / "Pulumi.yaml").write_text(MANIFEST)
+    (project / "Pulumi.yaml").write_text(manifest)
     run_pulumi(project, "stack", "init", "dev")
     run_pulumi(project, "config", "set", "--plaintext", "motherduck:apiUrl", emulator.url)
     run_pulumi(project, "config", "set", "--secret", "motherduck:token", emulator.admin_token)
@@ -91,7 +98,7 @@ def test_a_terraform_state_becomes_a_stack_with_no_change_to_make(
     run_pulumi: RunPulumi,
     pulumi_work_dir: Path,
     pulumi_bin: Path,
-    pulumi_env: dict[str, str],
+    pulumi_env: dict[str, str],  # noqa: F811
 ) -> None:
     path, state = terraform_state(emulator, tmp_path)
     secrets = secrets_of(state)
@@ -149,7 +156,7 @@ def test_check_reports_a_revoked_token_and_a_deleted_account_and_writes_nothing(
     run_pulumi: RunPulumi,
     pulumi_work_dir: Path,
     pulumi_bin: Path,
-    pulumi_env: dict[str, str],
+    pulumi_env: dict[str, str],  # noqa: F811
 ) -> None:
     path, state = terraform_state(emulator, tmp_path)
     (w_rw,) = [r for r in state["resources"] if r["name"] == "w_rw"]
@@ -167,3 +174,37 @@ def test_check_reports_a_revoked_token_and_a_deleted_account_and_writes_nothing(
     assert not (stack.project / "__main__.py").exists()
     assert not stack.export()["deployment"].get("resources")
     assert not [r for r in emulator.store.requests[before:] if r.write]
+
+
+def test_a_terraform_state_becomes_a_yaml_stack_with_no_change_to_make(
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    run_pulumi: RunPulumi,
+    pulumi_work_dir: Path,
+    pulumi_bin: Path,
+    pulumi_env: dict[str, str],  # noqa: F811
+) -> None:
+    """`--language yaml`: the plugin's types; the stub Pulumi.yaml becomes the program."""
+    path, state = terraform_state(emulator, tmp_path)
+    secrets = secrets_of(state)
+    stub = "name: md-fromtf-yaml\nruntime: yaml\n"
+    stack = new_stack(emulator, tmp_path, run_pulumi, pulumi_work_dir, stub)
+    done = convert(stack, path, pulumi_bin, pulumi_env, "--language", "yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "type: motherduck:index:AccessToken" in (stack.project / "Pulumi.yaml").read_text()
+
+    calls = len(emulator.store.requests)
+    preview = stack.preview("--expect-no-changes")
+    assert "10 unchanged" in preview.stdout, preview.stdout
+    assert len(emulator.store.requests) == calls, "preview called the API"
+    assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
+    refresh = stack.refresh()
+    assert "10 unchanged" in refresh.stdout, refresh.stdout
+    stack.preview("--expect-no-changes")
+    assert not [r for r in emulator.store.requests[calls:] if r.write]
+    text = stack.state_text()
+    for secret in secrets.values():
+        assert secret not in text
+
+    stack.destroy()
+    assert emulator.store.users == {}

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..resources.access_token import NAME_MAX
 from .tfstate import ACCOUNT, CONFIG, PROVIDER_SOURCE, TOKEN, Instance, TerraformState
 
 SUFFIX = {ACCOUNT: "account", TOKEN: "token", CONFIG: "config"}
@@ -260,12 +261,19 @@ def _token(i: Instance, name: str, username: str, account: str | None) -> Token:
     values = i.values
     token_type = values.get("token_type") or "read_write"
     secret = values.get("token")
+    token_name = _text(values, i.address, "name")
+    if len(token_name) > NAME_MAX:
+        raise ConversionRefused(
+            f"{i.address}: the token's name has {len(token_name)} characters; AccessToken "
+            f"takes at most {NAME_MAX}, since its rotations name the new token "
+            "'<name> [pulumi:<mark>]': rename it in Terraform first (it replaces the token)"
+        )
     return Token(
         name=name,
         address=i.address,
         username=username,
         account=account,
-        token_name=_text(values, i.address, "name"),
+        token_name=token_name,
         ttl=_int(values.get("ttl"), i.address, "ttl"),
         token_type=str(token_type),
         token_id=_text(values, i.address, "id"),

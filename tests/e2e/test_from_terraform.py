@@ -116,6 +116,15 @@ def test_a_terraform_state_becomes_a_stack_with_no_change_to_make(
     assert "10 unchanged" in preview.stdout, preview.stdout
     assert len(emulator.store.requests) == calls, "preview called the API"
 
+    # The same stack again, from another directory of the project: refused, nothing left.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Pulumi.yaml").write_text(MANIFEST)
+    again = convert(EmulatorStack(other, run_pulumi, pulumi_work_dir), path, pulumi_bin, pulumi_env)
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "stack 'dev' already holds 11 resource(s)" in again.stderr
+    assert sorted(p.name for p in other.iterdir()) == ["Pulumi.yaml"]
+
     assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
     assert stack.outputs()["w_rw_token"] == "[secret]"
     exported = json.loads(stack.run("stack", "export", "--show-secrets").stdout)

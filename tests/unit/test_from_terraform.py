@@ -290,3 +290,12 @@ def test_a_refusal_is_one_line_and_exits_2(
     err = capsys.readouterr().err
     assert err.startswith("refused: ") and err.count("\n") == 1
     assert "nothing was written" in err
+
+
+def test_a_token_name_with_no_room_for_a_mark_is_refused() -> None:
+    state = tfstate()
+    resource(state, "e_rw", "motherduck_access_token")["instances"][0]["attributes"]["name"] = (
+        "n" * 250
+    )
+    with pytest.raises(ConversionRefused, match="has 250 characters; AccessToken takes at most"):
+        plan(parse_state(state))

@@ -11,6 +11,7 @@ and the state imported. The Terraform state is only read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MotherDuckError
+from ..pulumi_cli import PulumiCLITooOld, require_cli
 from .plan import Conversion, ConversionRefused, plan
 from .program import python_program, yaml_program
 from .tfstate import StateUnreadable, read_state
@@ -57,6 +59,9 @@ def _project(options: argparse.Namespace) -> tuple[str, bool]:
     so it must declare nothing yet (it is then replaced, and put back if the command fails).
     """
     manifest = options.dir / "Pulumi.yaml"
+    program = options.dir / "__main__.py"
+    if options.language == "python" and program.exists():
+        raise Refused(f"{program} exists; it would be overwritten")
     if not manifest.exists():
         return options.project or _project_name(options.dir.resolve().name), False
     text = manifest.read_text(encoding="utf-8")
@@ -70,8 +75,6 @@ def _project(options: argparse.Namespace) -> tuple[str, bool]:
                 f"{manifest} declares {declared[1]} already; the YAML program replaces that "
                 "file: run in a new directory"
             )
-    elif (options.dir / "__main__.py").exists():
-        raise Refused(f"{options.dir / '__main__.py'} exists; it would be overwritten")
     return found[1].strip("'\""), True
 
 
@@ -221,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  expired: {line}")
     try:
         project, manifest = _project(options)
+        if manifest or not options.dry_run:
+            require_cli(options.pulumi)
         stack_exists = manifest and options.stack in _stacks(options)
         config = _stack_config(options, stack_exists)
         if options.check:
@@ -242,11 +247,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         before = {p: p.read_text(encoding="utf-8") for p in files if p.exists()}
         for path, text in files.items():
             path.write_text(text, encoding="utf-8")
+        created = False
         try:
             if not stack_exists and options.stack not in _stacks(options):
                 _pulumi(options, "stack", "init", options.stack)
+                created = True
             _import(options, conversion, project, config)
         except (Refused, PulumiFailed):
+            if created:  # still empty: the import is the last step
+                with contextlib.suppress(PulumiFailed):
+                    _pulumi(options, "stack", "rm", "--yes", "--stack", options.stack)
             for path in files:  # what this run wrote goes; a stub Pulumi.yaml comes back
                 if path in before:
                     path.write_text(before[path], encoding="utf-8")
@@ -259,11 +269,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PulumiFailed as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_PULUMI
+    except PulumiCLITooOld as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PULUMI
     except MotherDuckError as exc:
         print(f"check failed: {exc}; nothing was written", file=sys.stderr)
         return EXIT_PULUMI
     for path in files:
         print(f"wrote {path}")
+    print(
+        f"stack {options.stack!r} now holds {len(conversion.addresses())} object(s), token "
+        "secrets encrypted by its secrets provider"
+    )
     if not config:
         print(
             "the stack had no config: set motherduck:token (and motherduck:apiUrl if needed), "
@@ -271,9 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "them; until then `pulumi refresh` needs `--run-program`"
         )
     print(
-        f"stack {options.stack!r} now holds {len(conversion.addresses())} object(s), token "
-        "secrets encrypted by its secrets provider. Next: set motherduck:token, run "
-        "`pulumi preview --expect-no-changes` and `pulumi refresh`, then drop the objects "
-        "from Terraform: terraform state rm " + " ".join(f"'{a}'" for a in conversion.addresses())
+        "next: `pulumi preview --expect-no-changes` and `pulumi refresh`; once both pass, drop "
+        "the objects from Terraform: terraform state rm "
+        + " ".join(f"'{a}'" for a in conversion.addresses())
     )
     return 0

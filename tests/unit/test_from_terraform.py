@@ -299,3 +299,16 @@ def test_a_token_name_with_no_room_for_a_mark_is_refused() -> None:
     )
     with pytest.raises(ConversionRefused, match="has 250 characters; AccessToken takes at most"):
         plan(parse_state(state))
+
+
+def test_an_existing_program_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "__main__.py").write_text("# mine\n")
+    state = str(FIXTURES / "terraform.tfstate")
+    assert cli.main([state, "--stack", "dev", "--dir", str(tmp_path)]) == 2
+    assert "__main__.py exists; it would be overwritten" in capsys.readouterr().err
+    assert (tmp_path / "__main__.py").read_text() == "# mine\n"
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: yaml\nresources: {}\n")
+    assert cli.main([state, "--stack", "dev", "--dir", str(tmp_path), "--language", "yaml"]) == 2
+    assert "declares resources already" in capsys.readouterr().err

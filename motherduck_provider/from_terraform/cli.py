@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import MotherDuckError
 from ..pulumi_cli import PulumiCLITooOld, require_cli
+from .layout import Layout, layout
 from .plan import Conversion, ConversionRefused, plan
 from .program import python_program, yaml_program
 from .tfstate import StateUnreadable, read_state
@@ -60,7 +61,7 @@ def _project(options: argparse.Namespace) -> tuple[str, bool]:
     """
     manifest = options.dir / "Pulumi.yaml"
     program = options.dir / "__main__.py"
-    if options.language == "python" and program.exists():
+    if options.language != "yaml" and program.exists():
         raise Refused(f"{program} exists; it would be overwritten")
     if not manifest.exists():
         return options.project or _project_name(options.dir.resolve().name), False
@@ -108,7 +109,7 @@ def _live_check(conversion: Conversion, config: dict[str, tuple[Any, bool]]) -> 
         return differences(conversion, client)
 
 
-def _summary(conversion: Conversion, language: str) -> None:
+def _summary(conversion: Conversion, placed: Layout, language: str) -> None:
     kinds = (
         ("ServiceAccount", conversion.accounts),
         ("AccessToken", conversion.tokens),
@@ -116,7 +117,9 @@ def _summary(conversion: Conversion, language: str) -> None:
     )
     for kind, objects in kinds:
         for o in objects:
-            print(f"  {o.address} -> {kind} {o.name!r}")
+            parent = placed.parent(o)
+            where = f" of ManagedAccount {parent!r}" if parent else ""
+            print(f"  {o.address} -> {kind} {placed.child_name(o)!r}{where}")
     for line in conversion.left:
         print(f"  left alone: {line}")
     for line in conversion.notes:
@@ -126,7 +129,11 @@ def _summary(conversion: Conversion, language: str) -> None:
 
 
 def _program_files(
-    options: argparse.Namespace, conversion: Conversion, project: str, manifest: bool
+    options: argparse.Namespace,
+    conversion: Conversion,
+    placed: Layout,
+    project: str,
+    manifest: bool,
 ) -> dict[Path, str]:
     """The files to write: Pulumi.yaml (unless it exists) and the program."""
     source = Path(options.state).name
@@ -139,13 +146,14 @@ def _program_files(
             "description: MotherDuck objects converted from Terraform\n"
             "runtime:\n  name: python\n  options:\n    virtualenv: venv\n"
         )
-    files[options.dir / "__main__.py"] = python_program(conversion, source)
+    files[options.dir / "__main__.py"] = python_program(conversion, source, placed)
     return files
 
 
 def _import(
     options: argparse.Namespace,
     conversion: Conversion,
+    placed: Layout,
     project: str,
     config: dict[str, tuple[Any, bool]],
 ) -> None:
@@ -163,7 +171,7 @@ def _import(
             + "; convert into a new, empty stack"
         )
     settings = {k: secret(v) if hidden else v for k, (v, hidden) in config.items()}
-    resources = python_resources(conversion, Urns(project, options.stack), settings)
+    resources = python_resources(conversion, Urns(project, options.stack), settings, placed)
     if options.language == "yaml":
         resources = plugin_resources(resources)
     deployment["resources"] = resources
@@ -186,10 +194,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--language",
-        choices=("python", "yaml"),
+        choices=("python", "managed", "yaml"),
         default="python",
-        help="python: ServiceAccount, AccessToken, InstanceConfig; yaml: Pulumi YAML "
-        "through the provider plugin",
+        help="python: ServiceAccount, AccessToken, InstanceConfig; managed: Python with a "
+        "ManagedAccount per account where the shape fits; yaml: Pulumi YAML through the "
+        "provider plugin",
     )
     parser.add_argument("--project", help="the project name of a new Pulumi.yaml")
     parser.add_argument(
@@ -215,8 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StateUnreadable, ConversionRefused) as exc:
         print(f"refused: {exc}; nothing was written", file=sys.stderr)
         return EXIT_REFUSED
+    placed = layout(conversion, managed=options.language == "managed")
     print(f"{options.state}: {len(conversion.addresses())} MotherDuck object(s)")
-    _summary(conversion, options.language)
+    _summary(conversion, placed, options.language)
     from .live import expired
 
     gone = expired(conversion, datetime.now(UTC))
@@ -243,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_DIFFERENT
         if options.dry_run:
             return 0
-        files = _program_files(options, conversion, project, manifest)
+        files = _program_files(options, conversion, placed, project, manifest)
         before = {p: p.read_text(encoding="utf-8") for p in files if p.exists()}
         for path, text in files.items():
             path.write_text(text, encoding="utf-8")
@@ -252,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not stack_exists and options.stack not in _stacks(options):
                 _pulumi(options, "stack", "init", options.stack)
                 created = True
-            _import(options, conversion, project, config)
+            _import(options, conversion, placed, project, config)
         except (Refused, PulumiFailed):
             if created:  # still empty: the import is the last step
                 with contextlib.suppress(PulumiFailed):

@@ -34,7 +34,8 @@ from ..resources.access_token import AccessTokenProvider, owner_of
 from ..resources.instance_config import InstanceConfigProvider
 from ..resources.service_account import ServiceAccountProvider
 from ..state_edits import PROVIDER_KEY, TYPE_PREFIX
-from .plan import Conversion
+from .layout import COMPONENT, Layout
+from .plan import Account, Config, Conversion, Token
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -75,11 +76,13 @@ def python_resources(
     conversion: Conversion,
     urns: Urns,
     settings: dict[str, Any] | None = None,
+    placed: Layout | None = None,
     now: datetime | None = None,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[dict[str, Any]]:
     """The Stack, the Python provider and every object, in the Python form.
 
+    `placed`: which accounts are ManagedAccounts (their children recorded under them).
     `settings`: the stack's config, which the engine records as the provider's inputs (secret
     values as `secret(...)`); a refresh, which runs no program, configures the provider from
     them.
@@ -103,10 +106,26 @@ def python_resources(
         },
     ]
     account_urns: dict[str, str] = {}
+    placed = placed or Layout()
+    components: dict[str, dict[str, Any]] = {
+        name: {
+            "urn": urns.of(COMPONENT, name),
+            "custom": False,
+            "type": COMPONENT,
+            "outputs": {"token_ids": {}, "username": account.username},
+            "parent": stack_urn,
+        }
+        for name, account in placed.components.items()
+    }
+
+    def urn_of(kind: str, obj: Account | Token | Config) -> str:
+        parent = placed.parent(obj)
+        qualified = TYPE_PREFIX + kind if parent is None else f"{COMPONENT}${TYPE_PREFIX}{kind}"
+        return urns.of(qualified, placed.child_name(obj))
 
     def add(
         kind: str,
-        name: str,
+        obj: Account | Token | Config,
         id_: str,
         inputs: dict[str, Any],
         outs: dict[str, Any],
@@ -115,14 +134,15 @@ def python_resources(
     ) -> None:
         pickle = pickles[kind]
         deps = [account_urns[account]] if account else []
+        parent = placed.parent(obj)
         resource: dict[str, Any] = {
-            "urn": urns.of(TYPE_PREFIX + kind, name),
+            "urn": urn_of(kind, obj),
             "custom": True,
             "id": id_,
             "type": TYPE_PREFIX + kind,
             "inputs": {PROVIDER_KEY: pickle, **inputs},
             "outputs": {PROVIDER_KEY: pickle, **{k: v for k, v in outs.items() if v is not None}},
-            "parent": stack_urn,
+            "parent": components[parent]["urn"] if parent else stack_urn,
             "provider": f"{provider}::{provider_id}",
             "propertyDependencies": {
                 k: (deps if k == "username" else []) for k in (PROVIDER_KEY, *inputs)
@@ -136,14 +156,17 @@ def python_resources(
         resources.append(resource)
 
     for a in conversion.accounts:
-        account_urns[a.name] = urns.of(TYPE_PREFIX + "ServiceAccount", a.name)
+        account_urns[a.name] = urn_of("ServiceAccount", a)
+        if a.name in components:  # a parent is recorded before its children
+            resources.append(components[a.name])
         add(
             "ServiceAccount",
-            a.name,
+            a,
             a.username,
             {"username": a.username},
             {"username": a.username, "adopt": False},
             None,
+            **({"protect": True} if a.name in components else {}),
         )
         values[(a.name, "username")] = a.username
     for t in conversion.tokens:
@@ -151,7 +174,8 @@ def python_resources(
         if t.ttl is not None:
             inputs["ttl"] = t.ttl
         inputs["token_type"] = t.token_type
-        inputs["owner"] = owner_of(urns.project, urns.stack, "", t.name)
+        parent = placed.parent(t)
+        inputs["owner"] = owner_of(urns.project, urns.stack, parent or "", placed.child_name(t))
         outs = {
             **inputs,
             "token_id": t.token_id,
@@ -160,9 +184,11 @@ def python_resources(
             "read_only": t.read_only,
             "token": secret(t.secret) if t.secret is not None else None,
         }
+        if parent:
+            components[parent]["outputs"]["token_ids"][t.token_name] = t.token_id
         add(
             "AccessToken",
-            t.name,
+            t,
             f"{t.username}/{t.token_id}",
             inputs,
             outs,
@@ -175,7 +201,7 @@ def python_resources(
         sides = {"read_scaling": c.read_scaling.state(), "read_write": c.read_write.state()}
         add(
             "InstanceConfig",
-            c.name,
+            c,
             c.username,
             {"username": c.username, **sides},
             {"username": c.username, **sides},

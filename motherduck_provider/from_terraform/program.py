@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .layout import Layout
 from .plan import Config, Conversion, Side, Token, python_name
 
 YAML_TYPES = {
@@ -54,12 +55,40 @@ def _config_py(c: Config) -> str:
     return f"{python_name(c.name)} = InstanceConfig(\n    " + ",\n    ".join(args) + ",\n)"
 
 
-def python_program(conversion: Conversion, source: str) -> str:
-    """`__main__.py` declaring `conversion` with ServiceAccount, AccessToken, InstanceConfig."""
+def _managed_py(conversion: Conversion, name: str, placed: Layout) -> str:
+    account = placed.components[name]
+    tokens = [t for t in conversion.tokens if t.account == name]
+    configs = [c for c in conversion.configs if c.account == name]
+    args = [json.dumps(name), f"username={json.dumps(account.username)}"]
+    if tokens:
+        specs = []
+        for t in tokens:
+            spec: dict[str, Any] = {"ttl": t.ttl} if t.ttl is not None else {}
+            if t.token_type != "read_write":
+                spec["token_type"] = t.token_type
+            specs.append(f"        {json.dumps(t.token_name)}: {json.dumps(spec)},  # {t.address}")
+        args.append("tokens={\n" + "\n".join(specs) + "\n    }")
+    for c in configs:
+        args.append(
+            f"ducklings={{  # {c.address}\n"
+            f'        "read_write": {_side_py(c.read_write)},\n'
+            f'        "read_scaling": {_side_py(c.read_scaling)},\n'
+            "    }"
+        )
+    return f"{python_name(name)} = ManagedAccount(\n    " + ",\n    ".join(args) + ",\n)"
+
+
+def python_program(conversion: Conversion, source: str, placed: Layout | None = None) -> str:
+    """`__main__.py` declaring `conversion`: ServiceAccount, AccessToken, InstanceConfig, and
+    ManagedAccount for the accounts `placed` makes components."""
+    placed = placed or Layout()
+    alone_tokens = [t for t in conversion.tokens if placed.parent(t) is None]
+    alone_configs = [c for c in conversion.configs if placed.parent(c) is None]
     used = (
-        ("ServiceAccount", conversion.accounts),
-        ("AccessToken", conversion.tokens),
-        ("InstanceConfig", conversion.configs),
+        ("ManagedAccount", placed.components),
+        ("ServiceAccount", [a for a in conversion.accounts if a.name not in placed.components]),
+        ("AccessToken", alone_tokens),
+        ("InstanceConfig", alone_configs),
     )
     kinds = sorted(kind for kind, objects in used if objects)
     lines = [
@@ -73,21 +102,29 @@ def python_program(conversion: Conversion, source: str) -> str:
         "",
     ]
     for a in conversion.accounts:
+        if a.name in placed.components:
+            lines += [f"# {a.address}", _managed_py(conversion, a.name, placed)]
+            continue
         lines.append(f"# {a.address}")
         lines.append(
             f"{python_name(a.name)} = ServiceAccount({json.dumps(a.name)}, "
             f"username={json.dumps(a.username)})"
         )
-    for t in conversion.tokens:
+    for t in alone_tokens:
         lines += [f"# {t.address}", _token_py(t)]
-    for c in conversion.configs:
+    for c in alone_configs:
         lines += [f"# {c.address}", _config_py(c)]
     if conversion.exports:
         lines.append("")
+    tokens = {t.name: t for t in conversion.tokens}
     for e in conversion.exports:
-        lines.append(
-            f"pulumi.export({json.dumps(e.name)}, {python_name(e.resource)}.{e.attribute})"
-        )
+        token = tokens.get(e.resource)
+        parent = placed.parent(token) if token else None
+        if token and parent:
+            held = f"{python_name(parent)}.tokens[{json.dumps(token.token_name)}]"
+        else:
+            held = python_name(e.resource)
+        lines.append(f"pulumi.export({json.dumps(e.name)}, {held}.{e.attribute})")
     return "\n".join(lines) + "\n"
 
 

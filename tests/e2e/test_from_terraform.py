@@ -217,3 +217,33 @@ def test_a_terraform_state_becomes_a_yaml_stack_with_no_change_to_make(
 
     stack.destroy()
     assert emulator.store.users == {}
+
+
+def test_managed_accounts_take_over_a_terraform_state_with_no_change_to_make(
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    run_pulumi: RunPulumi,
+    pulumi_work_dir: Path,
+    pulumi_bin: Path,
+    pulumi_env: dict[str, str],  # noqa: F811
+) -> None:
+    """`--language managed`: one ManagedAccount per account, its token and config children."""
+    path, state = terraform_state(emulator, tmp_path)
+    secrets = secrets_of(state)
+    stack = new_stack(emulator, tmp_path, run_pulumi, pulumi_work_dir)
+    done = convert(stack, path, pulumi_bin, pulumi_env, "--language", "managed")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ManagedAccount(" in (stack.project / "__main__.py").read_text()
+
+    calls = len(emulator.store.requests)
+    preview = stack.preview("--expect-no-changes")
+    assert "13 unchanged" in preview.stdout, preview.stdout
+    assert len(emulator.store.requests) == calls, "preview called the API"
+    assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
+    refresh = stack.refresh()
+    assert "13 unchanged" in refresh.stdout, refresh.stdout
+    stack.preview("--expect-no-changes")
+    assert not [r for r in emulator.store.requests[calls:] if r.write]
+
+    stack.destroy()
+    assert emulator.store.users == {}

@@ -24,6 +24,7 @@ from motherduck_provider.from_terraform.deployment import (
     plugin_resources,
     python_resources,
 )
+from motherduck_provider.from_terraform.layout import layout
 from motherduck_provider.from_terraform.live import expired
 from motherduck_provider.from_terraform.plan import ConversionRefused, plan
 from motherduck_provider.from_terraform.program import python_program, yaml_program
@@ -312,3 +313,41 @@ def test_an_existing_program_is_never_overwritten(
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: yaml\nresources: {}\n")
     assert cli.main([state, "--stack", "dev", "--dir", str(tmp_path), "--language", "yaml"]) == 2
     assert "declares resources already" in capsys.readouterr().err
+
+
+def test_managed_accounts_record_their_children_as_the_component_names_them() -> None:
+    conversion = plan(read_state(FIXTURES / "terraform.tfstate"))
+    placed = layout(conversion, managed=True)
+    assert sorted(placed.components) == ["etl_account", "reader_account", "writer_account"]
+    resources = python_resources(conversion, Urns("proj", "dev"), None, placed)
+    by_urn = {r["urn"]: r for r in resources}
+    component = by_urn["urn:pulumi:dev::proj::motherduck:index:ManagedAccount::writer_account"]
+    (w_rw,) = [t for t in conversion.tokens if t.name == "w_rw"]
+    assert component["outputs"] == {"token_ids": {"w-rw": w_rw.token_id}, "username": "tfx_writer"}
+    child = "urn:pulumi:dev::proj::motherduck:index:ManagedAccount$pulumi-python:dynamic/"
+    token = by_urn[child + "motherduck:AccessToken::writer_account-w-rw"]
+    assert token["parent"] == component["urn"]
+    assert token["inputs"]["owner"] == owner_of(
+        "proj", "dev", "writer_account", "writer_account-w-rw"
+    )
+    account = by_urn[child + "motherduck:ServiceAccount::writer_account"]
+    assert account["protect"] is True
+    assert [r["urn"] for r in resources].index(component["urn"]) < resources.index(account)
+    assert by_urn[child + "motherduck:InstanceConfig::writer_account"]["dependencies"] == [
+        account["urn"]
+    ]
+    text = python_program(conversion, "terraform.tfstate", placed)
+    compile(text, "__main__.py", "exec")
+    assert 'pulumi.export("w_rw_token", writer_account.tokens["w-rw"].token)' in text
+
+
+def test_an_account_whose_tokens_share_a_name_stays_separate_resources() -> None:
+    state = tfstate()
+    twin = copy.deepcopy(resource(state, "w_rw", "motherduck_access_token"))
+    twin["name"] = "w_rw_again"
+    twin["instances"][0]["attributes"]["id"] = "another-id"
+    state["resources"].append(twin)
+    conversion = plan(parse_state(state))
+    placed = layout(conversion, managed=True)
+    assert "writer_account" not in placed.components and "reader_account" in placed.components
+    assert any("a ManagedAccount cannot hold" in n for n in conversion.notes)

@@ -108,6 +108,7 @@ def test_a_terraform_state_becomes_a_stack_with_no_change_to_make(
     assert done.returncode == 0, done.stdout + done.stderr
     assert not [r for r in emulator.store.requests[before:] if r.write or r.method != "GET"]
     assert "terraform state rm 'motherduck_service_account.etl'" in done.stdout
+    assert path.read_text() == json.dumps(state), "the Terraform state was changed"
     for secret in secrets.values():
         assert secret not in done.stdout + done.stderr
 

@@ -228,17 +228,20 @@ def plan(state: TerraformState) -> Conversion:
     for i in ours:
         if i.type == ACCOUNT:
             username = _text(i.values, i.address, "username")
-            if username.casefold() in accounts:
+            if username.casefold() in {u.casefold() for u in accounts}:
                 raise ConversionRefused(
-                    f"{i.address}: account {username!r} is declared twice in the state"
+                    f"{i.address}: account {username!r} is declared twice in the state "
+                    "(usernames ignore case)"
                 )
-            accounts[username.casefold()] = names[i.address]
+            accounts[username] = names[i.address]
             result.accounts.append(Account(names[i.address], i.address, username))
     for i in ours:
         if i.type == ACCOUNT:
             continue
         username = _text(i.values, i.address, "username")
-        account = accounts.get(username.casefold())
+        # Only the same spelling: a reference gives the account's, and a token or config
+        # recorded under another spelling would then show a change.
+        account = accounts.get(username)
         if i.type == TOKEN:
             result.tokens.append(_token(i, names[i.address], username, account))
         else:

@@ -351,3 +351,11 @@ def test_an_account_whose_tokens_share_a_name_stays_separate_resources() -> None
     placed = layout(conversion, managed=True)
     assert "writer_account" not in placed.components and "reader_account" in placed.components
     assert any("a ManagedAccount cannot hold" in n for n in conversion.notes)
+
+
+def test_a_username_of_another_spelling_is_not_a_reference() -> None:
+    state = tfstate()
+    attributes = resource(state, "e_rw", "motherduck_access_token")["instances"][0]["attributes"]
+    attributes["username"] = "TFX_ETL"
+    (token,) = [t for t in plan(parse_state(state)).tokens if t.name == "e_rw"]
+    assert (token.account, token.username) == (None, "TFX_ETL")

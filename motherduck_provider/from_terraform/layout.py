@@ -19,6 +19,8 @@ COMPONENT = "motherduck:index:ManagedAccount"
 
 @dataclass
 class Layout:
+    """The accounts declared as ManagedAccounts, and how that places every object."""
+
     components: dict[str, Account] = field(default_factory=dict)
     """Account Pulumi name -> the account declared as a ManagedAccount of that name."""
 

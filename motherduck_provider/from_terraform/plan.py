@@ -35,6 +35,8 @@ class ConversionRefused(ValueError):
 
 @dataclass(frozen=True)
 class Account:
+    """A `motherduck_service_account`: `name` is its Pulumi name."""
+
     name: str
     address: str
     username: str
@@ -42,6 +44,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Token:
+    """A `motherduck_access_token` with what Terraform recorded of it, its secret included."""
+
     name: str
     address: str
     username: str
@@ -61,6 +65,8 @@ class Token:
 
 @dataclass(frozen=True)
 class Side:
+    """One side of a Duckling config (Terraform keeps them as flat attributes)."""
+
     instance_size: str
     cooldown_seconds: int | None
     flock_size: int | None = None
@@ -85,6 +91,8 @@ class Side:
 
 @dataclass(frozen=True)
 class Config:
+    """A `motherduck_duckling_config`; `account` as for a token."""
+
     name: str
     address: str
     username: str
@@ -117,6 +125,7 @@ class Conversion:
     """What the user should know (never a secret)."""
 
     def objects(self) -> list[Account | Token | Config]:
+        """Accounts first: what refers to an account comes after it, in state as in code."""
         return [*self.accounts, *self.tokens, *self.configs]
 
     def addresses(self) -> list[str]:
@@ -255,6 +264,11 @@ def plan(state: TerraformState) -> Conversion:
                     _side(i.values, "read_scaling", i.address),
                 )
             )
+    if not result.objects():
+        raise ConversionRefused(
+            f"{state.source} holds no MotherDuck service account, access token or Duckling "
+            "config" + (f" (only {len(result.left)} other resource(s))" if result.left else "")
+        )
     _carry_outputs(state, result)
     _note(result)
     return result

@@ -359,3 +359,18 @@ def test_a_username_of_another_spelling_is_not_a_reference() -> None:
     attributes["username"] = "TFX_ETL"
     (token,) = [t for t in plan(parse_state(state)).tokens if t.name == "e_rw"]
     assert (token.account, token.username) == (None, "TFX_ETL")
+
+
+def test_a_state_without_motherduck_objects_is_refused() -> None:
+    state = tfstate()
+    state["resources"] = [
+        {
+            "mode": "managed",
+            "type": "aws_s3_bucket",
+            "name": "b",
+            "provider": "aws",
+            "instances": [{}],
+        }
+    ]
+    with pytest.raises(ConversionRefused, match=r"holds no MotherDuck .* \(only 1 other"):
+        plan(parse_state(state))

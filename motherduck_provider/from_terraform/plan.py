@@ -167,8 +167,13 @@ def _text(values: Mapping[str, Any], address: str, key: str) -> str:
     return value
 
 
-def _provider_configs(ours: list[Instance]) -> None:
+def _provider_configs(ours: list[Instance], notes: list[str]) -> None:
     configs = sorted({i.provider for i in ours})
+    if len(configs) == 1 and "]." in configs[0]:  # `provider["..."].<alias>`
+        notes.append(
+            f"every object uses the provider configuration {configs[0]} (an alias): this "
+            "stack's motherduck:token and motherduck:apiUrl must be that organization's"
+        )
     if len(configs) > 1:
         listed = "; ".join(
             f"{c} ({', '.join(i.address for i in ours if i.provider == c)})" for c in configs
@@ -231,7 +236,7 @@ def plan(state: TerraformState) -> Conversion:
         else:
             result.left.append(f"{instance.address}: another provider's; left in Terraform")
     result.left += [f"{a}: a data source; not an object to move" for a in state.data_sources]
-    _provider_configs(ours)
+    _provider_configs(ours, result.notes)
     names = _names(ours)
     accounts: dict[str, str] = {}
     for i in ours:

@@ -374,3 +374,12 @@ def test_a_state_without_motherduck_objects_is_refused() -> None:
     ]
     with pytest.raises(ConversionRefused, match=r"holds no MotherDuck .* \(only 1 other"):
         plan(parse_state(state))
+
+
+def test_one_aliased_provider_configuration_is_noted() -> None:
+    state = tfstate()
+    for r in state["resources"]:
+        r["provider"] = ALIAS
+    conversion = plan(parse_state(state))
+    assert len(conversion.addresses()) == 9
+    assert any(ALIAS in n and "that organization's" in n for n in conversion.notes)

@@ -5,7 +5,8 @@ ones, hidden inputs included: `owner`, the serialized provider) and outputs our 
 return from `create`, so the program's `pulumi preview` has nothing to do. Why not run the
 program and import? `pulumi import` cannot bring a token's secret, and running creates would
 call the API. The pickled providers come from the SDK's own `serialize_provider`, the call
-`pulumi.dynamic.Resource` makes.
+`pulumi.dynamic.Resource` makes (an SDK internal, `pulumi/dynamic/dynamic.py`: should it move
+or change its output, tests/e2e/test_from_terraform.py's no-change preview fails).
 
 A Terraform token has no `[pulumi:<mark>]` suffix in its name: it is recorded as a token of
 this stack with `mark` None. Read, diff and delete use its id, so nothing changes until it is

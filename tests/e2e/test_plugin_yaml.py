@@ -145,6 +145,7 @@ def test_import_an_account_and_its_token_by_their_terraform_ids(
     )  # fmt: skip
     code = out.read_text()
     assert "username: imported_svc" in code and "type: motherduck:ServiceAccount" in code
+    assert "adopt" not in code, code  # an input the import did not need is noise to delete
     token_id = f"imported_svc/{created.record.id}"
     stack.run("import", "motherduck:index:AccessToken", "deploy", token_id, "--yes")
     (token,) = stack.resources("motherduck:index:AccessToken")

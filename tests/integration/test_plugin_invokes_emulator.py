@@ -139,3 +139,20 @@ def test_create_dive_embed_session_invoke_returns_a_secret_session(
     with pytest.raises(PluginError) as caught:
         invoke(provider, "createDiveEmbedSession", diveId="nope", username="viewer")
     assert "dive_id" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_plugin_import_suggests_no_adopt_and_leaves_no_diff(emulator: EmulatorServer) -> None:
+    """`pulumi import` of a ServiceAccount through the plugin: the inputs read (the code
+    the CLI suggests) carry no `adopt: false`, and a program without `adopt` has no diff."""
+    emulator.store.create_user("legacy_etl")
+    provider = configured(emulator)
+    urn = "urn:pulumi:dev::proj::motherduck:index:ServiceAccount::legacy"
+    read = asyncio.run(provider.read(rpc.ReadRequest(urn, "legacy_etl", {}, {})))
+    assert plain(read.inputs) == {"username": "legacy_etl"}
+    assert plain(read.properties) == {"username": "legacy_etl", "adopt": False}
+    diff = asyncio.run(
+        provider.diff(
+            rpc.DiffRequest(urn, "legacy_etl", read.properties or {}, read.inputs or {}, [])
+        )
+    )
+    assert not diff.changes

@@ -90,7 +90,7 @@ def dive_id_problems(value: Any) -> list[str]:
         parsed = uuid.UUID(value)
     except ValueError:
         parsed = None
-    if parsed is None or len(value) != 36:
+    if parsed is None or str(parsed) != value.lower():  # the 36-character form only
         return [f"{value!r} is not a Dive id (a UUID such as 6f1c2f4e-3b0a-4c55-9d6b-1f2e3d4c5b6a)"]
     return []
 

@@ -202,6 +202,8 @@ def test_create_dive_embed_session_errors(configured: EmulatorServer) -> None:
     ("args", "expected"),
     [
         (("not-a-uuid", "viewer"), "create_dive_embed_session: dive_id: 'not-a-uuid' is not a"),
+        ((DIVE.replace("-", ""), "viewer"), "create_dive_embed_session: dive_id: '6f1c2f4e3b0a"),
+        ((f"{{{DIVE}}}", "viewer"), "create_dive_embed_session: dive_id: '{6f1c2f4e"),
         ((DIVE, ""), "create_dive_embed_session: username must be a string"),
         ((DIVE, "viewer", ""), "create_dive_embed_session: session_hint: must be a non-empty"),
     ],

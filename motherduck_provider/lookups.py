@@ -390,8 +390,10 @@ def create_dive_embed_session(
 
     Unlike the `get_*` functions this makes something: every run of the program (each
     `preview` and `up`) mints a new, short-lived session, like an ephemeral value; nothing
-    is kept in state unless exported. Hand it to the browser (the admin token must never go
-    there). `NotFoundError` if there is no such Dive or account. Needs the Business plan.
+    is kept in state unless exported, and this plain form's `session` is a plain string:
+    export it through `create_dive_embed_session_output` (a secret) or
+    `pulumi.Output.secret`. Hand it to the browser (the admin token must never go there).
+    `NotFoundError` if there is no such Dive or account. Needs the Business plan.
     Calls `POST /v1/dives/{dive_id}/embed-session`.
 
     Args:

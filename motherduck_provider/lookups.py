@@ -9,7 +9,9 @@ read the resources' settings: stack config `motherduck:token`, `motherduck:apiUr
 `connection=Connection(...)` names for another organization.
 
 Results are frozen dataclasses (tuples for lists); `pulumi.export` takes them whole, as
-objects of their fields. They never hold a secret: tokens come as metadata only.
+objects of their fields. They hold no secret (tokens come as metadata only), except the one
+function that makes something: `create_dive_embed_session` mints a Dive embed session, a
+credential, on every run of the program; its `_output` form is a Pulumi secret.
 A failure raises the `MotherDuckError` subclass a resource would report (`NotFoundError`,
 `UnauthorizedError`, ...), which is also a `pulumi.RunError`, so a program that lets it
 escape ends with that one line rather than a traceback.
@@ -21,7 +23,7 @@ import asyncio
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # pydantic loads at the first API call, not with the package
 
 __all__ = [
     "ActiveAccount",
+    "CreateDiveEmbedSessionResult",
     "GetActiveAccountsResult",
     "GetDucklingConfigResult",
     "GetTokensResult",
@@ -47,6 +50,8 @@ __all__ = [
     "ReadWriteSettings",
     "RunningDuckling",
     "TokenMetadata",
+    "create_dive_embed_session",
+    "create_dive_embed_session_output",
     "get_active_accounts",
     "get_active_accounts_output",
     "get_duckling_config",
@@ -146,6 +151,18 @@ class GetActiveAccountsResult:
 
     accounts: tuple[ActiveAccount, ...]
     """Each account with at least one running Duckling."""
+
+
+@dataclass(frozen=True)
+class CreateDiveEmbedSessionResult:
+    """A new embed session: what a browser needs to show the Dive as the service account."""
+
+    dive_id: str
+    """The Dive the session shows."""
+    username: str
+    """The service account the session runs as."""
+    session: str = field(repr=False)
+    """The opaque, short-lived session (a credential: hand it to the browser, never log it)."""
 
 
 class _StackConfig(Mapping[str, Any]):
@@ -359,3 +376,65 @@ def get_active_accounts_output(
 ) -> pulumi.Output[GetActiveAccountsResult]:
     """`get_active_accounts` as an Output, read without blocking the program's event loop."""
     return _output(functools.partial(get_active_accounts, connection=connection))
+
+
+@_data_function
+def create_dive_embed_session(
+    dive_id: str,
+    username: str,
+    session_hint: str | None = None,
+    connection: Connection | None = None,
+) -> CreateDiveEmbedSessionResult:
+    """A new session to embed Dive `dive_id` in a web page, running as service account
+    `username`.
+
+    Unlike the `get_*` functions this makes something: every run of the program (each
+    `preview` and `up`) mints a new, short-lived session, like an ephemeral value; nothing
+    is kept in state unless exported, and this plain form's `session` is a plain string:
+    export it through `create_dive_embed_session_output` (a secret) or
+    `pulumi.Output.secret`. Hand it to the browser (the admin token must never go there).
+    `NotFoundError` if there is no such Dive or account. Needs the Business plan.
+    Calls `POST /v1/dives/{dive_id}/embed-session`.
+
+    Args:
+        dive_id: The Dive's id (a UUID, as in its URL).
+        username: The service account the session runs as.
+        session_hint: Reuse the same read-scaling session across embed requests with this hint.
+        connection: Another organization (see `Connection`); unset: the stack's.
+    """
+    return mint_dive_embed_session(_client(connection), dive_id, username, session_hint)
+
+
+def mint_dive_embed_session(
+    client: AdminClient, dive_id: object, username: object, session_hint: object = None
+) -> CreateDiveEmbedSessionResult:
+    """`create_dive_embed_session` through `client` (and the plugin's
+    `createDiveEmbedSession`); every rule is checked before the call."""
+    function = "create_dive_embed_session"
+    problems = [f"dive_id: {p}" for p in rules.dive_id_problems(dive_id)]
+    problems += [f"session_hint: {p}" for p in rules.session_hint_problems(session_hint)]
+    if problems:
+        raise ConfigurationError(f"{function}: " + "; ".join(problems))
+    name = _username(username, function)
+    made = client.create_dive_embed_session(
+        str(dive_id), name, session_hint if isinstance(session_hint, str) else None
+    )
+    return CreateDiveEmbedSessionResult(
+        dive_id=str(dive_id), username=name, session=made.session.get_secret_value()
+    )
+
+
+def create_dive_embed_session_output(
+    dive_id: pulumi.Input[str],
+    username: pulumi.Input[str],
+    session_hint: pulumi.Input[str] | None = None,
+    connection: Connection | None = None,
+) -> pulumi.Output[CreateDiveEmbedSessionResult]:
+    """`create_dive_embed_session` for Inputs, as a Pulumi secret (the session is a credential)."""
+    minted = _output(
+        functools.partial(create_dive_embed_session, connection=connection),
+        dive_id,
+        username,
+        session_hint,
+    )
+    return pulumi.Output.secret(minted)

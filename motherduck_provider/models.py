@@ -18,9 +18,11 @@ __all__ = [
     "ActiveAccount",
     "ActiveAccountList",
     "CreateServiceAccountRequest",
+    "CreateEmbedSessionRequest",
     "CreateTokenRequest",
     "CreatedToken",
     "DucklingConfig",
+    "EmbedSession",
     "InstanceSize",
     "ReadScalingConfig",
     "ReadWriteConfig",
@@ -145,3 +147,16 @@ class ActiveAccountList(_Response):
     """Answer of `GET /v1/active_accounts` (Preview): only accounts with running Ducklings."""
 
     accounts: list[ActiveAccount]
+
+
+class CreateEmbedSessionRequest(_Request):
+    """Body of `POST /v1/dives/{dive_id}/embed-session`: the service account to embed as."""
+
+    username: str = Field(min_length=1, max_length=rules.USERNAME_MAX)
+    session_hint: str | None = Field(default=None, min_length=1)
+
+
+class EmbedSession(_Response):
+    """Answer of the embed-session call: an opaque, short-lived credential for a browser."""
+
+    session: SecretStr

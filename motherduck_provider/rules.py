@@ -7,6 +7,7 @@ can report every failure at once before any request is sent.
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any, Final, Literal, get_args
 
 InstanceSize = Literal["pulse", "standard", "jumbo", "mega", "giga"]
@@ -79,6 +80,26 @@ def token_name_problems(value: Any) -> list[str]:
     if value in RESERVED_TOKEN_NAMES:
         return [f"{value!r} is reserved by MotherDuck; choose another name"]
     return []
+
+
+def dive_id_problems(value: Any) -> list[str]:
+    """Dive ids: a UUID (the contract's `format: uuid`), as the Dive's URL shows it."""
+    if not isinstance(value, str):
+        return [f"must be a string, got {value!r}"]
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or str(parsed) != value.lower():  # the 36-character form only
+        return [f"{value!r} is not a Dive id (a UUID such as 6f1c2f4e-3b0a-4c55-9d6b-1f2e3d4c5b6a)"]
+    return []
+
+
+def session_hint_problems(value: Any) -> list[str]:
+    """Embed session hints: absent, or a non-empty string."""
+    if value is None or (isinstance(value, str) and value):
+        return []
+    return [f"must be a non-empty string or unset, got {value!r}"]
 
 
 def show(value: Any) -> str:

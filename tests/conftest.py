@@ -17,9 +17,8 @@ from motherduck_provider.emulator import EmulatorServer
 from motherduck_provider.emulator.operations import OPERATIONS
 from tests.contract.oracle import Contract
 
-# The emulator serves the 7 operations we manage and active accounts (read by
-# `get_active_accounts`); the contract's embed sessions answer "no route" there by design, so
-# their exchanges are out of scope.
+# The operations the emulator serves: today every operation of the contract. One the emulator
+# does not serve answers "no route" there, so its exchanges are out of scope.
 EMULATED = frozenset(op.operation_id for op in OPERATIONS)
 
 ADMIN_TOKEN = "md-emulator-test-admin-token"

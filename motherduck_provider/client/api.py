@@ -1,4 +1,4 @@
-"""Typed methods for the seven Admin API operations this package manages.
+"""Typed methods for the Admin API operations this package manages or reads.
 
 The client reports outcomes and raises the errors of `errors.py`; deciding what an outcome
 means for Pulumi state (gone, adopt, keep) is the resources' job.
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         CreatedToken,
         CreateTokenRequest,
         DucklingConfig,
+        EmbedSession,
         ServiceAccountResponse,
         TokenInfo,
     )
@@ -205,6 +206,20 @@ class AdminClient:
         from ..models import ActiveAccountList
 
         return list(self._call(ActiveAccountList, "GET", "/v1/active_accounts").accounts)
+
+    def create_dive_embed_session(
+        self, dive_id: str, username: str, session_hint: str | None = None
+    ) -> EmbedSession:
+        """`POST /v1/dives/{dive_id}/embed-session`: a new session to embed the Dive as
+        `username`; every call mints one, so it is never memoized (nor retried: a POST)."""
+        from ..models import CreateEmbedSessionRequest, EmbedSession
+
+        path = "/v1/dives/" + path_segment(dive_id, "dive id") + "/embed-session"
+        request = CreateEmbedSessionRequest(username=username, session_hint=session_hint)
+        made = self._call(EmbedSession, "POST", path, request)
+        # From now on this session is blanked in every error text, as token secrets are.
+        remember_secret(made.session.get_secret_value())
+        return made
 
 
 _shared: dict[tuple[str, float, int], AdminClient] = {}

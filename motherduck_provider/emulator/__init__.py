@@ -1,8 +1,8 @@
 """A local emulator of the MotherDuck Admin API, for tests and offline development.
 
-It serves the eight user, token and Duckling operations of the contract with the same
-validation, error bodies and auth rules, keeps state in memory (optionally in a file), logs
-every request and exchange, and injects faults on demand.
+It serves the nine operations of the contract (users, tokens, Ducklings, Dive embed sessions)
+with the same validation, error bodies and auth rules, keeps state in memory (optionally in a
+file), logs every request and exchange, and injects faults on demand.
 
 Use from Python::
 
@@ -12,6 +12,7 @@ Use from Python::
         server.store.faults.error("users-createToken", 503, count=1)
         server.store.clock.advance(3600)         # expire tokens without sleeping
         server.store.set_duckling_status("alice", "rw", "active")   # for /v1/active_accounts
+        server.store.create_dive()               # a Dive to mint embed sessions for
         server.store.requests, server.store.exchanges, server.store.write_count
 
 or from the shell: `motherduck-emulator --port 8787` (or `python -m motherduck_provider.emulator`).

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .faults import FaultDecision, FaultRule, HeldRequest, Release
 from .operations import OPERATIONS, Operation, match_operation
 from .store import (
+    DiveNotFound,
     Exchange,
     RequestRecord,
     Store,
@@ -45,6 +46,8 @@ from .validation import (
     check_create_token,
     check_create_user,
     check_duckling,
+    check_embed_session,
+    check_path_dive_id,
     check_path_username,
     check_set_config,
     parse_json,
@@ -172,6 +175,16 @@ def _active_accounts(store: Store, params: Mapping[str, str], body: Any) -> Resp
     return JSONResponse({"accounts": store.active_accounts()})
 
 
+def _embed_session(store: Store, params: Mapping[str, str], body: Any) -> Response:
+    try:
+        session = store.create_embed_session(params["dive_id"], body["username"])
+    except DiveNotFound:
+        return _not_found(f"dive_id: no Dive {params['dive_id']!r} in this organization")
+    except UserNotFound:
+        return _not_found(f"username: no service account named {body['username']!r}")
+    return JSONResponse({"session": session})
+
+
 _HANDLERS: Mapping[str, tuple[Handler, Validator | None]] = {
     "users-createServiceAccount": (_create_user, check_create_user),
     "users-delete": (_delete_user, None),
@@ -181,6 +194,7 @@ _HANDLERS: Mapping[str, tuple[Handler, Validator | None]] = {
     "ducklings-getDucklingConfigForUser": (_get_config, None),
     "ducklings-setDucklingConfigForUser": (_set_config, check_set_config),
     "ducklings-getActiveAccounts": (_active_accounts, None),
+    "dashboards-createEmbedSession": (_embed_session, check_embed_session),
 }
 
 
@@ -218,6 +232,8 @@ def _api_endpoint(
                 return denied
             params = {key: str(value) for key, value in request.path_params.items()}
             issues = check_path_username(params["username"]) if "username" in params else []
+            if "dive_id" in params:
+                issues.extend(check_path_dive_id(params["dive_id"]))
             body: object = None
             if validate is not None:
                 try:
@@ -296,6 +312,13 @@ def _seed(store: Store, data: Mapping[str, Any]) -> dict[str, Any]:
                 except ValueError as exc:
                     raise _ControlError(f"{where}.tokens[{j}].expire_at: {exc}") from exc
         plans.append((str(raw["username"]), config, tokens, ducklings))
+    raw_dives = data.get("dives", [])
+    if not isinstance(raw_dives, list):
+        raise _ControlError("dives: must be a list of Dive ids (UUIDs)")
+    for i, dive in enumerate(raw_dives):
+        issues = check_path_dive_id(dive) if isinstance(dive, str) else ["dive_id: must be a UUID"]
+        if issues:
+            raise _ControlError(f"dives[{i}]: {issues[0].partition(': ')[2]}, got {dive!r}")
     created: list[dict[str, Any]] = []
     for username, config, tokens, ducklings in plans:
         try:
@@ -315,7 +338,8 @@ def _seed(store: Store, data: Mapping[str, Any]) -> dict[str, Any]:
             for token in tokens
         ]
         created.append({"username": user.username, "tokens": minted})
-    return {"users": created}
+    dives = [store.create_dive(dive) for dive in raw_dives]
+    return {"users": created, "dives": dives}
 
 
 def _control_routes(store: Store) -> list[Route]:

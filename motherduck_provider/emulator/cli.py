@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a valid token without the Admin role (403); repeatable",
     )
     parser.add_argument("--state-file", help="persist accounts to this JSON file")
+    parser.add_argument(
+        "--dive",
+        action="append",
+        default=[],
+        metavar="UUID",
+        help="a Dive to serve embed sessions for (Dives are made in the UI); repeatable",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
     parser.add_argument(
         "--fault", action="append", default=[], metavar="RULE", help="a fault rule; repeatable"
@@ -118,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"motherduck-emulator: cannot load state file: {exc}", file=sys.stderr)
         return 1
+    for dive in args.dive:
+        try:
+            store.create_dive(dive)
+        except ValueError:
+            parser.error(f"--dive {dive!r}: must be a UUID")
     server = EmulatorServer(
         store,
         host=args.host,

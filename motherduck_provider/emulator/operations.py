@@ -1,4 +1,4 @@
-"""The eight Admin API operations the emulator serves, and how a request maps to one.
+"""The nine Admin API operations the emulator serves, and how a request maps to one.
 
 The table is shared by the router (which handler runs), the fault rules (which requests a
 rule targets) and the request log (which operation a request was).
@@ -54,6 +54,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("ducklings-getDucklingConfigForUser", "GET", "/v1/users/{username}/instances", False),
     Operation("ducklings-setDucklingConfigForUser", "PUT", "/v1/users/{username}/instances", True),
     Operation("ducklings-getActiveAccounts", "GET", "/v1/active_accounts", False),
+    Operation("dashboards-createEmbedSession", "POST", "/v1/dives/{dive_id}/embed-session", True),
 )
 
 

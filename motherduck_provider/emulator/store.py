@@ -1,4 +1,4 @@
-"""The emulator's state: service accounts, their tokens and Duckling configs, and its logs.
+"""The emulator's state: service accounts, their tokens and Duckling configs, Dives, its logs.
 
 One `Store` belongs to one emulator and is safe to use from any thread (one lock guards it),
 so a test can read or seed it while the server handles requests. Time comes from
@@ -6,7 +6,12 @@ so a test can read or seed it while the server handles requests. Time comes from
 accounts are written to that file (atomically) after every change and loaded at start.
 
 Token secrets are never kept: only their SHA-256 is stored, so the secret exists solely in
-the create response, as with the real API.
+the create response, as with the real API. Dive embed sessions are not kept at all: each is
+minted for its one response.
+
+Dives are made in the MotherDuck UI, not through the Admin API, so the emulator has only the
+Dives it is given (`create_dive`, the control plane's `seed`, the CLI's `--dive`): an embed
+session for any other Dive id is a 404, as a Dive deleted in the UI would be.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = [
     "Clock",
     "CreatedToken",
     "DEFAULT_CONFIG",
+    "DiveNotFound",
     "Exchange",
     "RequestRecord",
     "Store",
@@ -119,6 +125,10 @@ class UserNotFound(LookupError):
 
 class TokenNotFound(LookupError):
     """Raised when the account has no live token with the given id."""
+
+
+class DiveNotFound(LookupError):
+    """Raised when the organization has no Dive with the given id."""
 
 
 @dataclass
@@ -269,11 +279,15 @@ class Exchange:
     fault: str | None = None
 
     def redacted(self) -> Exchange:
-        """A copy without token secrets (a create-token response's `token`), for display."""
+        """A copy without credentials (a create-token response's `token`, an embed session's
+        `session`), for display."""
         body = self.response_json
-        if not (isinstance(body, dict) and isinstance(body.get("token"), str)):
+        if not isinstance(body, dict):
             return self
-        body = {**body, "token": "<redacted>"}
+        hidden = [key for key in ("token", "session") if isinstance(body.get(key), str)]
+        if not hidden:
+            return self
+        body = {**body, **dict.fromkeys(hidden, "<redacted>")}
         text = json.dumps(body, separators=(",", ":"))
         return dataclasses.replace(self, response_json=body, response_text=text)
 
@@ -321,6 +335,7 @@ class Store:
     ) -> None:
         self._lock = threading.RLock()
         self._users: dict[str, UserRecord] = {}
+        self._dives: set[str] = set()
         self._requests: list[RequestRecord] = []
         self._exchanges: list[Exchange] = []
         self.clock = clock if clock is not None else Clock()
@@ -515,6 +530,38 @@ class Store:
                 if user.ducklings
             ]
 
+    # Dives ----------------------------------------------------------------------------------
+
+    def create_dive(self, dive_id: str | None = None) -> str:
+        """Add a Dive (a random id unless given; a UUID) and return its id in canonical form."""
+        canonical = str(uuid.UUID(dive_id)) if dive_id is not None else str(uuid.uuid4())
+        with self._lock:
+            self._dives.add(canonical)
+            self._changed()
+        return canonical
+
+    @property
+    def dives(self) -> list[str]:
+        """The ids of the organization's Dives, sorted."""
+        with self._lock:
+            return sorted(self._dives)
+
+    def create_embed_session(self, dive_id: str, username: str) -> str:
+        """A new opaque session for embedding the Dive as the service account.
+
+        Raises `DiveNotFound` or `UserNotFound`. Every call mints a new session (a hint to
+        reuse a read-scaling session changes nothing a caller can see here).
+        """
+        with self._lock:
+            try:
+                canonical = str(uuid.UUID(dive_id))
+            except ValueError:
+                raise DiveNotFound(dive_id) from None
+            if canonical not in self._dives:
+                raise DiveNotFound(dive_id)
+            self._user(username)
+        return "md-dive-session-" + secrets.token_urlsafe(32)
+
     # Logs and counters ----------------------------------------------------------------------
 
     def record(self, request: RequestRecord, exchange: Exchange) -> None:
@@ -589,6 +636,7 @@ class Store:
         with self._lock:
             self._admin_token = None
             self._users.clear()
+            self._dives.clear()
             self.clear_logs()
             self.faults.clear()
             self.clock.reset()
@@ -615,6 +663,7 @@ class Store:
                     }
                     for user in self._users.values()
                 ],
+                "dives": sorted(self._dives),
             }
 
     def _changed(self) -> None:
@@ -638,6 +687,7 @@ class Store:
                     }
                     for user in self._users.values()
                 ],
+                "dives": sorted(self._dives),
             }
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -668,5 +718,8 @@ class Store:
             # Files written before Ducklings were tracked have no `ducklings`: none running.
             user.ducklings = {str(k): str(v) for k, v in raw.get("ducklings", {}).items()}
             users[_key(user.username)] = user
+        # Files written before Dives were emulated have none.
+        dives = {str(uuid.UUID(str(dive))) for dive in data.get("dives", [])}
         with self._lock:
             self._users = users
+            self._dives = dives

@@ -12,12 +12,15 @@ Deliberate readings of the contract:
 * `flock_size` is a JSON number in the contract but a count of replicas, so a fraction is
   rejected.
 * `null` is not a value of any field: an optional field is either absent or valid.
+* `dive_id` is `format: uuid`: the emulator answers 400 for any other path segment (the
+  contract lists 400 for the operation; a real server parses the id before looking it up).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +40,8 @@ __all__ = [
     "check_create_token",
     "check_create_user",
     "check_duckling",
+    "check_embed_session",
+    "check_path_dive_id",
     "check_path_username",
     "check_set_config",
     "normalize_config",
@@ -102,6 +107,17 @@ def check_path_username(username: str) -> list[str]:
     return []
 
 
+def check_path_dive_id(dive_id: str) -> list[str]:
+    """Issues with the `{dive_id}` path parameter (a UUID, any case, with hyphens)."""
+    try:
+        parsed = uuid.UUID(dive_id)
+    except ValueError:
+        return ["dive_id: must be a UUID"]
+    if len(dive_id) != 36 or str(parsed) != dive_id.lower():
+        return ["dive_id: must be a UUID in its 36-character form"]
+    return []
+
+
 def _body_object(body: object) -> tuple[Mapping[str, Any] | None, list[str]]:
     if isinstance(body, dict):
         return body, []
@@ -146,6 +162,26 @@ def check_create_token(body: object) -> list[str]:
             issues.append(f"ttl: must be between {TTL_MIN} and {TTL_MAX} seconds")
     if "token_type" in data and data["token_type"] not in TOKEN_TYPES:
         issues.append(f"token_type: must be one of {', '.join(TOKEN_TYPES)}")
+    return issues
+
+
+def check_embed_session(body: object) -> list[str]:
+    """Issues with a `POST /v1/dives/{dive_id}/embed-session` body `{username, session_hint?}`."""
+    data, issues = _body_object(body)
+    if data is None:
+        return issues
+    if "username" not in data:
+        issues.append("username: is required")
+    elif not isinstance(data["username"], str):
+        issues.append("username: must be a string")
+    elif len(data["username"]) > USERNAME_MAX:
+        issues.append(f"username: must be at most {USERNAME_MAX} characters")
+    if "session_hint" in data:
+        hint = data["session_hint"]
+        if not isinstance(hint, str):
+            issues.append("session_hint: must be a string")
+        elif not hint:
+            issues.append("session_hint: must not be empty")
     return issues
 
 

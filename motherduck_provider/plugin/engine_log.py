@@ -1,4 +1,5 @@
-"""Warnings from the plugin to the engine's Log RPC, attached to the resource being served.
+"""Warnings and notices from the plugin to the engine's Log RPC, attached to the resource being
+served (`WARNING` and `INFO` severity).
 
 The engine shows a dynamic provider's stderr in the run's output, but not a provider plugin's:
 the plugin routes `resources._base.warn` here (`attach`), so the same warnings (a token revoked
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from contextvars import ContextVar
+from typing import Any
 
 import grpc
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
@@ -32,18 +34,25 @@ class EngineLog:
     def warn(self, message: str) -> None:
         """Log `message` as a warning of the resource being served; stderr if the engine is
         gone (a held warning at exit), so it is never lost silently. Names are the schema's."""
+        self._log(engine_pb2.WARNING, message, "warning: ")
+
+    def info(self, message: str) -> None:
+        """Log `message` as information (`resources._base.notice`: a schedule), as `warn`."""
+        self._log(engine_pb2.INFO, message, "")
+
+    def _log(self, severity: Any, message: str, label: str) -> None:
         urn = serving.get()
         if urn:
             message = in_schema_spelling(kind_of(urn), message)
-        request = engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=message, urn=urn)
+        request = engine_pb2.LogRequest(severity=severity, message=message, urn=urn)
         try:
             self._engine.Log(request)
         except grpc.RpcError:
-            print(f"warning: {message}", file=sys.stderr, flush=True)
+            print(f"{label}{message}", file=sys.stderr, flush=True)
 
 
 def attach(address: str) -> EngineLog:
-    """Send every provider warning of this process to the engine at `address`."""
+    """Send every provider warning and notice of this process to the engine at `address`."""
     log = EngineLog(address)
-    route_warnings(log.warn)
+    route_warnings(log.warn, log.info)
     return log

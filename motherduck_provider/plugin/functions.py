@@ -1,5 +1,5 @@
 """The data functions as invokes: `motherduck:index:getTokens`, `getDucklingConfig`,
-`getActiveAccounts`.
+`getActiveAccounts`, `createDiveEmbedSession`.
 
 Each runs the same reader as the Python function of that name (`lookups.read_*`), through the
 client of the plugin's provider config (`motherduck:token`, `motherduck:apiUrl`, ...) rather
@@ -20,16 +20,21 @@ from ..errors import ConfigurationError
 
 
 class Function(NamedTuple):
-    """One data function: the Python API (`get_*`, for the schema) and its reader."""
+    """One data function: the Python API (`get_*`, for the schema), its reader, and the
+    result fields that are credentials (marked secret in the schema and the answer)."""
 
     python: Callable[..., Any]
     read: Callable[..., Any]
+    secrets: frozenset[str] = frozenset()
 
 
 FUNCTIONS = {
     "getTokens": Function(lookups.get_tokens, lookups.read_tokens),
     "getDucklingConfig": Function(lookups.get_duckling_config, lookups.read_duckling_config),
     "getActiveAccounts": Function(lookups.get_active_accounts, lookups.read_active_accounts),
+    "createDiveEmbedSession": Function(
+        lookups.create_dive_embed_session, lookups.mint_dive_embed_session, frozenset({"session"})
+    ),
 }
 NOT_ARGS = ("connection",)
 """Python-only parameters (the plugin form names another organization by provider)."""

@@ -207,7 +207,8 @@ class MotherDuckProvider(rpc.Provider):
         args = to_plain(request.args)
         client = self._providers[schema.token("ServiceAccount")].client
         result = await self._run(lambda: functions.invoke(name, client(), args))
-        return rpc.InvokeResponse(return_value=from_plain(result))
+        secrets = functions.FUNCTIONS[name].secrets
+        return rpc.InvokeResponse(return_value=from_plain(result, secrets))
 
 
 def version() -> str:

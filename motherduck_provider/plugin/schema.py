@@ -282,13 +282,19 @@ def function_spec(function: Function, types: dict[str, Any]) -> dict[str, Any]:
             required.append(camel(name))
     result = inspect.signature(function.python).return_annotation
     out = _object_type(_namespace(module)[str(result)], module, types)
+    for name in function.secrets:
+        out["properties"][camel(name)]["secret"] = True
     found: dict[str, Any] = {"description": _doc(function.python.__doc__), "outputs": out}
     if properties:
         found["inputs"] = {"properties": properties, "required": required}
     return found
 
 
-FUNCTION_ARG_DOCS = {"username": "The service account's username."}
+FUNCTION_ARG_DOCS = {
+    "username": "The service account's username.",
+    "dive_id": "The Dive's id (a UUID, as in its URL).",
+    "session_hint": "Reuse the same read-scaling session across embed requests with this hint.",
+}
 
 
 def _config_variables() -> dict[str, Any]:

@@ -76,16 +76,17 @@ def utcnow() -> datetime:
 
 WarningSink = Callable[[str], None]
 _warning_sink: WarningSink | None = None
+_notice_sink: WarningSink | None = None
 
 
-def route_warnings(sink: WarningSink | None) -> None:
-    """Where `warn` sends its lines from now on; None (the default) is stderr.
+def route_warnings(sink: WarningSink | None, notices: WarningSink | None = None) -> None:
+    """Where `warn` (and `notice`) send their lines from now on; None (the default) is stderr.
 
     The engine shows the stderr of the dynamic provider process, not of a provider plugin:
-    the plugin sends warnings to the engine's Log RPC instead (`plugin/engine_log.py`).
+    the plugin sends them to the engine's Log RPC instead (`plugin/engine_log.py`).
     """
-    global _warning_sink  # one process-wide choice, made once at start
-    _warning_sink = sink
+    global _warning_sink, _notice_sink  # one process-wide choice, made once at start
+    _warning_sink, _notice_sink = sink, notices
 
 
 def warn(message: str) -> None:
@@ -93,6 +94,21 @@ def warn(message: str) -> None:
     sink = _warning_sink
     if sink is None:
         print(f"warning: {message}", file=sys.stderr, flush=True)
+    else:
+        sink(message)
+
+
+def notice(message: str) -> None:
+    """Information the engine shows in the run's output (a schedule), not a warning.
+
+    A warning means something needs attention; a notice says what later runs will do. The
+    engine relays every line of a dynamic provider's stderr at one severity (info, as stderr;
+    there is no other channel), so the line itself says which it is: a warning starts with
+    `warning:`, a notice has no label. The plugin logs it with the engine's `INFO` severity.
+    """
+    sink = _notice_sink
+    if sink is None:
+        print(message, file=sys.stderr, flush=True)
     else:
         sink(message)
 

@@ -38,7 +38,7 @@ from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
 from ..rules import TokenType
 from . import _program
-from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
+from ._base import ProviderBase, failures, is_unknown, notice, user_props, utcnow, warn
 from ._late import may_land_late, rerun_hint, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
 from ._trace_guard import stack_trace_trimmed
@@ -308,7 +308,7 @@ class AccessTokenProvider(ProviderBase):
         """Replace on an input change; update to rotate, to revoke the previous token once its
         window has passed, or to sweep what a failed create left; else show what is coming.
 
-        Says why (or what is scheduled) in one warning line per token at most, without an API
+        Says why (a warning) or what is scheduled (a notice) in one line per token at most, no API
         call. A tracked token (same `adopt_token_id` before and after) is never rotated: that
         would revoke someone else's token. `owner` never counts: stacks from before it
         existed, or a resource moved under another parent, keep their token.
@@ -334,7 +334,7 @@ class AccessTokenProvider(ProviderBase):
             warn("; ".join(due))
             changed = True
         elif coming := self._schedule(olds, news, now):
-            warn(coming)
+            notice(coming)
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     @classmethod

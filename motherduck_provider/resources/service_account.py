@@ -361,7 +361,12 @@ class ServiceAccountProvider(ProviderBase):
             live = self.client().get_duckling_config(id_)
         except NotFoundError:
             return ReadResult("", {})
-        inputs: dict[str, Any] = {"username": id_, "adopt": bool(props.get("adopt"))}
+        inputs: dict[str, Any] = {"username": id_}
+        # `adopt` only when the stack set it: `pulumi import` writes these inputs as the code it
+        # suggests, and `adopt: false` there is noise. Outputs keep it, so a refresh of a stack
+        # holding it sees no change, and diff reads an absent `adopt` as false.
+        if props.get("adopt"):
+            inputs["adopt"] = True
         if holds_config(props):  # the same answer is the configuration
             outs = config_outs(id_, live)
             inputs.update({side: outs[side] for side in CONFIG_SIDES})

@@ -107,3 +107,21 @@ def test_adopt_example_finds_the_token_by_name(
     assert "2 live tokens of 'legacy_loader' are named 'nightly-load'" in printed, printed
     assert nightly.id in printed and twin.id in printed
     assert "Traceback" not in printed
+
+
+def test_dive_embed_session_is_a_secret_minted_on_every_run(
+    emulator: EmulatorServer, emulator_stack: Callable[..., EmulatorStack]
+) -> None:
+    store = emulator.store
+    store.create_user("legacy")
+    dive = store.create_dive()
+    stack = emulator_stack(PROGRAM, {"existing": "legacy", "dive": dive})
+    ups = [stack.up(), stack.up()]
+    assert store.count(operation="dashboards-createEmbedSession", status=200) == 2
+    assert stack.outputs()["embed"] == "[secret]"
+    embed = stack.outputs(show_secrets=True)["embed"]
+    assert (embed["dive_id"], embed["username"]) == (dive, "legacy")
+    state = stack.state_text()
+    assert embed["session"] not in state, "the session is kept only encrypted"
+    for up in ups:
+        assert embed["session"] not in up.stdout + up.stderr

@@ -29,6 +29,7 @@ PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
 USERNAME = "yaml_svc"
 KEEPS = "keeps its current Duckling configuration"
 COMPONENT_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_component"
+DIVE_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_dive"
 TEAM = "yaml_team"
 LOOKED_UP = "looked_up"
 COMPONENT = "motherduck:index:ManagedAccount"
@@ -145,6 +146,7 @@ def test_import_an_account_and_its_token_by_their_terraform_ids(
     )  # fmt: skip
     code = out.read_text()
     assert "username: imported_svc" in code and "type: motherduck:ServiceAccount" in code
+    assert "adopt" not in code, code  # an input the import did not need is noise to delete
     token_id = f"imported_svc/{created.record.id}"
     stack.run("import", "motherduck:index:AccessToken", "deploy", token_id, "--yes")
     (token,) = stack.resources("motherduck:index:AccessToken")
@@ -272,3 +274,22 @@ def test_yaml_managed_account_and_data_functions(
     assert [t.id for t in store.list_tokens(LOOKED_UP)] == [deploy.record.id]
     assert not [r for r in stack.export()["deployment"].get("resources") or []
                 if r["type"].startswith("motherduck:")]  # fmt: skip
+
+
+def test_yaml_dive_embed_session_is_secret(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    """`fn::invoke` createDiveEmbedSession: the session is a secret in outputs and state
+    (the schema and the answer mark it), never printed, a new one on every run."""
+    store = emulator.store
+    store.create_user("dive_viewer")
+    dive = store.create_dive()
+    stack = emulator_stack(DIVE_PROGRAM, {"dive": dive})
+    up = stack.up()
+    assert store.count(operation="dashboards-createEmbedSession", status=200) >= 1
+    assert stack.outputs()["embedSession"] == "[secret]"  # YAML hides the whole result
+    revealed = stack.outputs(show_secrets=True)
+    assert revealed["embedUsername"] == "dive_viewer"
+    session = revealed["embedSession"]
+    assert session.startswith("md-dive-session-")
+    assert session not in up.stdout + up.stderr and session not in stack.state_text()

@@ -411,6 +411,22 @@ def test_adopt_existing_account(emulator: EmulatorServer, emulator_stack: MakeSt
     assert not emulator.store.has_user("legacy_etl")  # adopted means managed: deleted
 
 
+def test_refresh_with_adopt_false_set_leaves_no_diff(
+    emulator: EmulatorServer, emulator_stack: MakeStack
+) -> None:
+    """A refresh reads back no `adopt` input unless it was true (so `pulumi import` suggests
+    none); a stack whose program says `adopt=False` (as state held it before) sees no change."""
+    stack = emulator_stack(ACCOUNT, {"adopt": "false", "withToken": "false"})
+    stack.up()
+    writes = emulator.store.write_count
+    stack.refresh("--expect-no-changes")
+    (account,) = stack.resources("ServiceAccount")
+    assert "adopt" not in account["inputs"] and account["outputs"]["adopt"] is False
+    stack.preview("--expect-no-changes")
+    assert resources_line(stack.up("--expect-no-changes")) == "3 unchanged"
+    assert emulator.store.write_count == writes
+
+
 # --- 9: track an existing token -----------------------------------------------------------
 
 

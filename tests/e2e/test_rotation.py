@@ -125,6 +125,8 @@ def test_overlap_window(
     said = text(quiet)
     assert f"previous token {first['token_id']} valid until the first `pulumi up` after" in (said)
     assert "rotates in 4 d 23 h" in said  # ttl 30 d, rotate_before 25 d
+    schedule = [line for line in said.splitlines() if "rotates in 4 d 23 h" in line]
+    assert not [line for line in schedule if "warning" in line], schedule  # information
     logs.append(stack.up("--expect-no-changes"))
     assert authenticates(emulator, first["token"]) == first["token_id"]
 

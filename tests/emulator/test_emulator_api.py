@@ -236,7 +236,7 @@ def test_usernames_in_paths_are_case_insensitive(client: httpx.Client, alice: st
         ("GET", "/v1/users"),
         ("GET", "/v1/users/alice"),
         ("POST", "/v1/active_accounts"),
-        ("POST", "/v1/dives/0b0e0c1e-0000-4000-8000-000000000000/embed-session"),
+        ("GET", "/v1/dives/0b0e0c1e-0000-4000-8000-000000000000/embed-session"),
         ("PATCH", "/v1/users/alice/instances"),
         ("GET", "/v1/users/alice/tokens/"),
         ("GET", "/v2/users/alice/tokens"),

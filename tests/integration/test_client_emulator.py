@@ -122,3 +122,14 @@ def test_connection_refused_is_a_transport_error() -> None:
         with pytest.raises(errors.TransportError, match="could not connect") as info:
             admin.list_tokens("etl")
     assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_dive_embed_session(client: AdminClient, emulator: EmulatorServer) -> None:
+    dive = emulator.store.create_dive()
+    client.create_service_account("viewer")
+    made = client.create_dive_embed_session(dive, "viewer", session_hint="h")
+    session = made.session.get_secret_value()
+    assert session and session not in repr(made)
+    with pytest.raises(errors.NotFoundError) as caught:
+        client.create_dive_embed_session(dive, "nobody")
+    assert session not in str(caught.value)

@@ -156,3 +156,62 @@ def test_missing_token_and_bad_username_fail_before_any_request(
         lookups.get_tokens("")
     one_line_run_error(caught.value)
     assert emulator.store.request_count == 0
+
+
+DIVE = "6f1c2f4e-3b0a-4c55-9d6b-1f2e3d4c5b6a"
+
+
+def test_create_dive_embed_session_mints_a_session(configured: EmulatorServer) -> None:
+    configured.store.create_user("viewer")
+    configured.store.create_dive(DIVE)
+    first = lookups.create_dive_embed_session(DIVE, "viewer")
+    again = lookups.create_dive_embed_session(DIVE, "viewer", session_hint="page-1")
+    assert (first.dive_id, first.username) == (DIVE, "viewer")
+    assert first.session and again.session != first.session  # a new one on every call
+    assert first.session not in repr(first)
+    (sent, hinted) = [ex.request_json for ex in configured.store.exchanges]
+    assert sent == {"username": "viewer"}
+    assert hinted == {"username": "viewer", "session_hint": "page-1"}
+
+
+def test_create_dive_embed_session_output_is_a_secret(configured: EmulatorServer) -> None:
+    configured.store.create_user("viewer")
+    configured.store.create_dive(DIVE)
+
+    async def minted() -> tuple[bool, lookups.CreateDiveEmbedSessionResult]:
+        out = lookups.create_dive_embed_session_output(pulumi.Output.from_input(DIVE), "viewer")
+        return await out.is_secret(), await out.future()  # type: ignore[return-value]
+
+    secret, result = asyncio.run(minted())
+    assert secret is True
+    assert result.username == "viewer" and result.session
+
+
+def test_create_dive_embed_session_errors(configured: EmulatorServer) -> None:
+    configured.store.create_user("viewer")
+    with pytest.raises(NotFoundError) as caught:
+        lookups.create_dive_embed_session(DIVE, "viewer")
+    text = one_line_run_error(caught.value, configured.admin_token)
+    assert "404 (NOT_FOUND)" in text and "dive_id" in text
+    configured.store.create_dive(DIVE)
+    with pytest.raises(NotFoundError):
+        lookups.create_dive_embed_session(DIVE, "nobody")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("not-a-uuid", "viewer"), "create_dive_embed_session: dive_id: 'not-a-uuid' is not a"),
+        ((DIVE.replace("-", ""), "viewer"), "create_dive_embed_session: dive_id: '6f1c2f4e3b0a"),
+        ((f"{{{DIVE}}}", "viewer"), "create_dive_embed_session: dive_id: '{6f1c2f4e"),
+        ((DIVE, ""), "create_dive_embed_session: username must be a string"),
+        ((DIVE, "viewer", ""), "create_dive_embed_session: session_hint: must be a non-empty"),
+    ],
+)
+def test_create_dive_embed_session_checks_rules_before_any_call(
+    configured: EmulatorServer, args: tuple[str, ...], expected: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        lookups.create_dive_embed_session(*args)
+    assert one_line_run_error(caught.value).startswith(expected)
+    assert configured.store.request_count == 0

@@ -120,3 +120,39 @@ def test_invoke_with_a_wrong_token_names_no_secret(emulator: EmulatorServer) -> 
     text = str(caught.value)
     assert "\n" not in text and "not-the-admin-token-0123456789" not in text
     assert "401" in text or "unauthorized" in text.lower(), text
+
+
+def test_create_dive_embed_session_invoke_returns_a_secret_session(
+    emulator: EmulatorServer,
+) -> None:
+    dive = emulator.store.create_dive()
+    emulator.store.create_user("viewer")
+    provider = configured(emulator)
+    answer = invoke(provider, "createDiveEmbedSession", diveId=dive, username="viewer")
+    assert answer["session"].is_secret and isinstance(answer["session"].value, str)
+    assert not answer["username"].is_secret
+    assert plain(answer)["diveId"] == dive
+    hinted = invoke(
+        provider, "createDiveEmbedSession", diveId=dive, username="viewer", sessionHint="h"
+    )
+    assert plain(hinted)["session"] != plain(answer)["session"]
+    with pytest.raises(PluginError) as caught:
+        invoke(provider, "createDiveEmbedSession", diveId="nope", username="viewer")
+    assert "dive_id" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_plugin_import_suggests_no_adopt_and_leaves_no_diff(emulator: EmulatorServer) -> None:
+    """`pulumi import` of a ServiceAccount through the plugin: the inputs read (the code
+    the CLI suggests) carry no `adopt: false`, and a program without `adopt` has no diff."""
+    emulator.store.create_user("legacy_etl")
+    provider = configured(emulator)
+    urn = "urn:pulumi:dev::proj::motherduck:index:ServiceAccount::legacy"
+    read = asyncio.run(provider.read(rpc.ReadRequest(urn, "legacy_etl", {}, {})))
+    assert plain(read.inputs) == {"username": "legacy_etl"}
+    assert plain(read.properties) == {"username": "legacy_etl", "adopt": False}
+    diff = asyncio.run(
+        provider.diff(
+            rpc.DiffRequest(urn, "legacy_etl", read.properties or {}, read.inputs or {}, [])
+        )
+    )
+    assert not diff.changes

@@ -32,11 +32,39 @@ def test_service_account_lifecycle(emulator: EmulatorServer, configure: Configur
     created = provider.create({"username": "etl_writer"})
     assert created.id == "etl_writer" and emulator.store.has_user("etl_writer")
     read = provider.read("etl_writer", created.outs)
-    assert read.id == "etl_writer" and read.inputs == {"username": "etl_writer", "adopt": False}
+    assert read.id == "etl_writer" and read.inputs == {"username": "etl_writer"}
     provider.delete("etl_writer", created.outs)
     assert not emulator.store.has_user("etl_writer")
     provider.delete("etl_writer", created.outs)  # already gone counts as done
     assert provider.read("etl_writer", created.outs).id == ""
+
+
+def test_import_and_refresh_suggest_no_adopt_and_leave_no_diff(
+    emulator: EmulatorServer, configure: Configure
+) -> None:
+    """`pulumi import` writes its suggested code from the inputs `read` returns: `adopt` is
+    there only when the stack set it, and the outputs (what a refresh compares) keep it."""
+    emulator.store.create_user("legacy_etl")
+    provider = configure(ServiceAccountProvider())
+    imported = provider.read("legacy_etl", {})
+    assert imported.inputs == {"username": "legacy_etl"}
+    assert imported.outs == {"username": "legacy_etl", "adopt": False}
+    program = {"username": "legacy_etl", "adopt": None}  # a program that does not set it
+    assert provider.diff("legacy_etl", imported.outs, program).changes is False
+    assert provider.diff("legacy_etl", imported.outs, imported.inputs).changes is False
+    # A stack recorded before this change holds `adopt: false`: a refresh reads the same
+    # outputs back and diff sees no change either way.
+    before = {"username": "legacy_etl", "adopt": False}
+    refreshed = provider.read("legacy_etl", before)
+    assert refreshed.outs == before
+    assert provider.diff("legacy_etl", before, refreshed.inputs).changes is False
+    assert provider.diff("legacy_etl", refreshed.outs, before).changes is False
+    adopted = provider.read("legacy_etl", {"username": "legacy_etl", "adopt": True})
+    assert adopted.inputs == {"username": "legacy_etl", "adopt": True}
+    assert (
+        provider.diff("legacy_etl", adopted.outs, {"username": "legacy_etl", "adopt": True}).changes
+        is False
+    )
 
 
 def test_existing_account_needs_adopt(emulator: EmulatorServer, configure: Configure) -> None:

@@ -26,6 +26,7 @@ FUNCTIONS = (
     (lookups.get_tokens, lookups.get_tokens_output),
     (lookups.get_duckling_config, lookups.get_duckling_config_output),
     (lookups.get_active_accounts, lookups.get_active_accounts_output),
+    (lookups.create_dive_embed_session, lookups.create_dive_embed_session_output),
 )
 
 
@@ -48,6 +49,7 @@ def test_every_page_the_brief_names_is_generated() -> None:
         "get-tokens.md",
         "get-duckling-config.md",
         "get-active-accounts.md",
+        "create-dive-embed-session.md",
         "settings.md",
     }
 
@@ -138,11 +140,17 @@ def test_python_examples_use_only_real_parameters(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
 def test_yaml_examples_use_only_schema_inputs(path: Path) -> None:
-    resources = schema.package_schema()["resources"]
-    for name, spec in yaml.safe_load(path.read_text())["resources"].items():
-        inputs = resources[spec["type"]]["inputProperties"]
+    whole = schema.package_schema()
+    program = yaml.safe_load(path.read_text())
+    for name, spec in program.get("resources", {}).items():
+        inputs = whole["resources"][spec["type"]]["inputProperties"]
         unknown = set(spec.get("properties", {})) - set(inputs)
         assert not unknown, f"{path.name}: {name} has no inputs {sorted(unknown)}"
+    for name, spec in program.get("variables", {}).items():
+        call = spec["fn::invoke"]
+        inputs = whole["functions"][call["function"]].get("inputs", {}).get("properties", {})
+        unknown = set(call.get("arguments", {})) - set(inputs)
+        assert not unknown, f"{path.name}: {name} has no arguments {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("name", sorted(pictures.PICTURES))

@@ -16,7 +16,7 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from motherduck_provider.plugin.engine_log import EngineLog, attach, serving
 from motherduck_provider.plugin.provider import MotherDuckProvider
-from motherduck_provider.resources._base import route_warnings, warn
+from motherduck_provider.resources._base import notice, route_warnings, warn
 
 URN = "urn:pulumi:dev::proj::motherduck:index:AccessToken::ci"
 
@@ -70,3 +70,20 @@ def test_an_engine_that_is_gone_gets_the_warning_on_stderr(
         address = f"127.0.0.1:{sock.getsockname()[1]}"
     EngineLog(address).warn("not lost")
     assert capsys.readouterr().err == "warning: not lost\n"
+
+
+def test_a_notice_reaches_the_engine_as_information(engine: tuple[Engine, str]) -> None:
+    servicer, address = engine
+    attach(address)
+    asyncio.run(MotherDuckProvider._run(lambda: notice("token t rotates in 23 h"), URN))
+    assert [(r.severity, r.message, r.urn) for r in servicer.logged] == [
+        (engine_pb2.INFO, "token t rotates in 23 h", URN),
+    ]
+
+
+def test_without_the_plugin_a_notice_is_an_unlabelled_stderr_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    route_warnings(None)
+    notice("rotates in 23 h")
+    assert capsys.readouterr().err == "rotates in 23 h\n"

@@ -140,3 +140,13 @@ def test_generated_sdks_get_the_projects_names() -> None:
     assert language["nodejs"]["packageName"] == "@motherduck-pulumi/motherduck"
     assert language["python"]["packageName"] == "pulumi_motherduck"
     assert language["go"]["importBasePath"].startswith(schema.REPOSITORY)
+
+
+def test_create_dive_embed_session_is_a_function_with_a_secret_session() -> None:
+    spec = schema.package_schema()["functions"]["motherduck:index:createDiveEmbedSession"]
+    assert spec["inputs"]["required"] == ["diveId", "username"]
+    assert set(spec["inputs"]["properties"]) == {"diveId", "username", "sessionHint"}
+    outputs = spec["outputs"]["properties"]
+    assert outputs["session"]["secret"] is True
+    assert not any(outputs[name].get("secret") for name in ("diveId", "username"))
+    assert "every run" in spec["description"]

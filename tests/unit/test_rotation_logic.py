@@ -173,12 +173,28 @@ def test_the_next_rotation_is_announced_within_a_week(
     assert not diff(olds, news).changes
     err = capsys.readouterr().err
     assert err == (
-        f"warning: token cur ('loader') rotates in 3 d 4 h "
+        f"token cur ('loader') rotates in 3 d 4 h "
         f"(rotates_at {ts(expires - timedelta(days=7))}, expires {ts(expires)})\n"
     )
     later = {**olds, "expire_at": ts(NOW + timedelta(days=30))}
     assert not diff(later, news).changes
     assert capsys.readouterr().err == ""  # a rotation more than a week away is not announced
+
+
+def test_a_schedule_is_information_not_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """A one-day token with `rotate_before` is announced at every preview: as information
+    (the engine shows it plainly), while a rotation that is due stays a warning."""
+    day = {**OLDS, "ttl": 86_400, "rotate_before": 3600, "expire_at": ts(NOW + timedelta(days=1))}
+    news = {**NEWS, "ttl": 86_400, "rotate_before": 3600}
+    assert not diff(day, news).changes
+    err = capsys.readouterr().err
+    assert err == (
+        f"token cur ('loader') rotates in 23 h (rotates_at {ts(NOW + timedelta(hours=23))}, "
+        f"expires {day['expire_at']})\n"
+    )
+    due = {**day, "expire_at": ts(NOW + timedelta(minutes=30))}
+    assert diff(due, news).changes
+    assert capsys.readouterr().err.startswith("warning: token cur ('loader') expires at ")
 
 
 def test_schedule_is_one_line_per_token(capsys: pytest.CaptureFixture[str]) -> None:

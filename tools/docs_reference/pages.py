@@ -324,6 +324,14 @@ def get_active_accounts_page() -> str:
     )
 
 
+def create_dive_embed_session_page() -> str:
+    return function_page(
+        lookups.create_dive_embed_session,
+        lookups.create_dive_embed_session_output,
+        "create-dive-embed-session",
+    )
+
+
 SETTINGS = (config.TOKEN_KEY, config.API_URL_KEY, config.TIMEOUT_KEY, config.LATE_WAIT_KEY)
 
 
@@ -367,5 +375,6 @@ PAGES: dict[str, Callable[[], str]] = {
     "get-tokens.md": get_tokens_page,
     "get-duckling-config.md": get_duckling_config_page,
     "get-active-accounts.md": get_active_accounts_page,
+    "create-dive-embed-session.md": create_dive_embed_session_page,
     "settings.md": settings_page,
 }

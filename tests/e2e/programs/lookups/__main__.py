@@ -1,13 +1,15 @@
 """Reads an existing account with every data function; creates one more account.
 
 Config keys: existing (required) an account made outside this program; newUsername
-(fresh_account); missing (optional) a username read through `get_tokens_output`, to fail.
+(fresh_account); missing (optional) a username read through `get_tokens_output`, to fail;
+dive (optional) a Dive to mint an embed session for, as `existing`.
 """
 
 import pulumi
 
 from motherduck_provider import (
     ServiceAccount,
+    create_dive_embed_session_output,
     get_active_accounts_output,
     get_duckling_config,
     get_duckling_config_output,
@@ -34,3 +36,7 @@ pulumi.export("active", get_active_accounts_output())
 missing = config.get("missing")
 if missing:
     pulumi.export("missing_tokens", get_tokens_output(missing))
+
+dive = config.get("dive")
+if dive:
+    pulumi.export("embed", create_dive_embed_session_output(dive, existing))

@@ -67,6 +67,8 @@ def test_cli_serves_until_terminated() -> None:
         (["--host", "0.0.0.0"], "--allow-remote"),
         (["--fault", "explode"], "kind"),
         (["--latency", "-1"], "latency"),
+        (["--rate-limit", "0"], "rate"),
+        (["--rate-limit", "20,burst=x"], "burst"),
     ],
 )
 def test_cli_rejects_bad_arguments(args: list[str], message: str) -> None:

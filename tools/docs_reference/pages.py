@@ -324,7 +324,13 @@ def get_active_accounts_page() -> str:
     )
 
 
-SETTINGS = (config.TOKEN_KEY, config.API_URL_KEY, config.TIMEOUT_KEY, config.LATE_WAIT_KEY)
+SETTINGS = (
+    config.TOKEN_KEY,
+    config.API_URL_KEY,
+    config.TIMEOUT_KEY,
+    config.LATE_WAIT_KEY,
+    config.RATE_LIMIT_WAIT_KEY,
+)
 
 
 def settings_page() -> str:

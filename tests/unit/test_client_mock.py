@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from motherduck_provider import errors
-from motherduck_provider.client import USER_AGENT, AdminClient
+from motherduck_provider.client import USER_AGENT, AdminClient, shared_client
 from motherduck_provider.config import Secret, Settings
 from motherduck_provider.models import CreateTokenRequest
 
@@ -204,3 +204,13 @@ def test_token_never_appears_in_logs_errors_or_repr(caplog: pytest.LogCaptureFix
     assert "GET /v1/users/etl/tokens -> 401" in caplog.text
     for text in texts:
         assert TOKEN not in text
+
+
+def test_the_shared_client_follows_the_rate_limit_wait() -> None:
+    """Two stacks' settings that differ only in `rateLimitWait` must not share a client."""
+    base = Settings(api_url="https://api.example.test", token=Secret(TOKEN), timeout=5)
+    patient = Settings(
+        api_url="https://api.example.test", token=Secret(TOKEN), timeout=5, rate_limit_wait=900
+    )
+    assert shared_client(base) is shared_client(base)
+    assert shared_client(patient) is not shared_client(base)

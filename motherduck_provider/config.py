@@ -7,7 +7,9 @@ official Terraform provider's setting has when seen from Pulumi (`admin_token` -
 `motherduck:adminToken`, `api_base_url` -> `motherduck:apiBaseUrl`, `request_timeout_seconds`
 -> `motherduck:requestTimeoutSeconds`); both names set to different values is an error.
 `motherduck:lateRequestWait` (no Terraform name) bounds how long a create waits for a request
-whose answer never came, and which may still land, before it sweeps or probes. The
+whose answer never came, and which may still land, before it sweeps or probes.
+`motherduck:rateLimitWait` (no Terraform name) bounds how long one request keeps waiting out
+429 answers (a rate limit shared by many stacks on one token) before it fails. The
 token is wrapped in `Secret`, which neither prints nor pickles, so it cannot leak into logs,
 errors or the serialized provider; `Settings.token_source` names where it came from.
 """
@@ -31,6 +33,10 @@ TIMEOUT_KEY: Final = "motherduck:requestTimeout"
 LATE_WAIT_KEY: Final = "motherduck:lateRequestWait"
 # Covers the window of a request sent with the default timeout (see `resources/_late.py`).
 DEFAULT_LATE_WAIT: Final = 120.0
+RATE_LIMIT_WAIT_KEY: Final = "motherduck:rateLimitWait"
+# A few minutes: long enough to ride out a busy fleet on a shared limit, short enough that a
+# limit that never lets up still ends the run with the 429 rather than hanging it.
+DEFAULT_RATE_LIMIT_WAIT: Final = 300.0
 # The Terraform provider's names (admin_token, api_base_url, request_timeout_seconds) as Pulumi
 # config keys: accepted too, so a team moving from Terraform keeps its settings.
 ALIASES: Final = {
@@ -42,6 +48,7 @@ TOKEN_KEYS: Final = (TOKEN_KEY, ALIASES[TOKEN_KEY])
 CONFIG_KEYS: Final = (
     *(k for key in (TOKEN_KEY, API_URL_KEY, TIMEOUT_KEY) for k in (key, ALIASES[key])),
     LATE_WAIT_KEY,
+    RATE_LIMIT_WAIT_KEY,
 )
 TOKEN_ENV: Final = ("MOTHERDUCK_ADMIN_TOKEN", "MOTHERDUCK_TOKEN")
 API_URL_ENV: Final = "MOTHERDUCK_API_BASE_URL"
@@ -51,6 +58,7 @@ DEFAULTS: Final = {
     API_URL_KEY: DEFAULT_API_URL,
     TIMEOUT_KEY: DEFAULT_TIMEOUT,
     LATE_WAIT_KEY: DEFAULT_LATE_WAIT,
+    RATE_LIMIT_WAIT_KEY: DEFAULT_RATE_LIMIT_WAIT,
 }
 # What each setting must be, as the errors say it (and the reference pages show it).
 TOKEN_RULE: Final = "required; trimmed; a read/write token of a user with the Admin role"
@@ -61,11 +69,15 @@ TIMEOUT_RULE: Final = "a positive number"
 LATE_WAIT_RULE: Final = (
     "a number of seconds, 0 or more (0: never wait for a request that may still land)"
 )
+RATE_LIMIT_WAIT_RULE: Final = (
+    "a number of seconds, 0 or more (0: report a 429 at once, never wait for the limit)"
+)
 RULES: Final = {
     TOKEN_KEY: TOKEN_RULE,
     API_URL_KEY: API_URL_RULE,
     TIMEOUT_KEY: TIMEOUT_RULE,
     LATE_WAIT_KEY: LATE_WAIT_RULE,
+    RATE_LIMIT_WAIT_KEY: RATE_LIMIT_WAIT_RULE,
 }
 
 
@@ -107,6 +119,8 @@ class Settings:
     """Where the token came from: a config key or an environment variable name, never the value."""
     late_wait: float = DEFAULT_LATE_WAIT
     """Seconds a create may wait for a request that may still land (`lateRequestWait`)."""
+    rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
+    """Seconds one request may spend waiting out 429s before failing (`rateLimitWait`)."""
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("Settings hold the admin token and cannot be pickled")
@@ -207,6 +221,17 @@ def resolve_late_wait(config: Mapping[str, Any]) -> float:
     )
 
 
+def resolve_rate_limit_wait(config: Mapping[str, Any]) -> float:
+    """Seconds one request may wait out 429s (`motherduck:rateLimitWait`; 0: never)."""
+    return _seconds(
+        config,
+        RATE_LIMIT_WAIT_KEY,
+        DEFAULT_RATE_LIMIT_WAIT,
+        zero_ok=True,
+        rule=RATE_LIMIT_WAIT_RULE,
+    )
+
+
 def _seconds(
     config: Mapping[str, Any], key: str, default: float, *, zero_ok: bool, rule: str
 ) -> float:
@@ -270,4 +295,5 @@ def resolve_settings(config: Mapping[str, Any], env: Mapping[str, str]) -> Setti
         timeout=resolve_timeout(config),
         token_source=source,
         late_wait=resolve_late_wait(config),
+        rate_limit_wait=resolve_rate_limit_wait(config),
     )

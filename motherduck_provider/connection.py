@@ -21,6 +21,7 @@ from .config import (
     Settings,
     normalize_api_url,
     resolve_late_wait,
+    resolve_rate_limit_wait,
     resolve_timeout,
 )
 from .errors import ConfigurationError
@@ -110,4 +111,5 @@ class Connection:
             timeout=resolve_timeout(config),
             token_source=found[0],
             late_wait=resolve_late_wait(config),
+            rate_limit_wait=resolve_rate_limit_wait(config),
         )

@@ -143,7 +143,8 @@ _HINTS: dict[int, str] = {
     401: "the admin token is wrong, revoked or expired; set a valid one with "
     "`pulumi config set --secret motherduck:token <token>`",
     403: "the token must be a read/write token of a user with the Admin role in the organization",
-    429: "the API is rate limiting; retry later",
+    429: "the API kept rate limiting for longer than motherduck:rateLimitWait allows; "
+    "run again later or raise that setting",
 }
 _SERVER_HINT = "MotherDuck, or a gateway in front of it, failed; run the command again later"
 

@@ -2,7 +2,8 @@
 
 Every exchange a test makes with the emulator is checked against the contract when the test
 ends: responses always, requests when our client sent them (its user agent). Exchanges shaped
-by injected faults (429, gateway errors, dropped connections) are outside the contract.
+by injected faults (gateway errors, dropped connections) are outside the contract; a 429 (a
+fault or the shared rate limit) must still carry the contract's error body.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from motherduck_provider.emulator import EmulatorServer
 from motherduck_provider.emulator.operations import OPERATIONS
+from motherduck_provider.emulator.store import Exchange
 from tests.contract.oracle import Contract
 
 # The operations the emulator serves: today every operation of the contract. One the emulator
@@ -41,13 +43,27 @@ def contract() -> Contract:
 
 
 def contract_problems(server: EmulatorServer, contract: Contract) -> list[str]:
-    """Every way the traffic of this emulator drifted from the contract."""
+    """Every way the traffic of this emulator drifted from the contract.
+
+    A 429 (a fault or the shared rate limit) has no status in the contract, but its body
+    must still be the API's error shape: it is checked as the declared 500 would be.
+    """
     return [
         f"{ex.method} {ex.path} -> {ex.status}: {problem}"
         for ex in server.store.exchanges
-        if ex.fault is None and _in_scope(contract, ex.method, ex.path)
-        for problem in contract.check_exchange(ex)
+        if _in_scope(contract, ex.method, ex.path)
+        for problem in _exchange_problems(contract, ex)
     ]
+
+
+def _exchange_problems(contract: Contract, ex: Exchange) -> list[str]:
+    if ex.fault is None:
+        return contract.check_exchange(ex)
+    if ex.status == 429:
+        return contract.check_response(
+            ex.method, ex.path, 500, ex.content_type, ex.response_json, ex.response_text
+        )
+    return []
 
 
 def _in_scope(contract: Contract, method: str, path: str) -> bool:

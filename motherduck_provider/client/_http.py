@@ -213,6 +213,7 @@ class HttpSession:
         import httpx
 
         self._token = settings.token
+        self._rate_limit_wait = settings.rate_limit_wait
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._client = httpx.Client(
@@ -238,6 +239,7 @@ class HttpSession:
         import httpx
 
         attempt = 0
+        tries = _retry.Tries()
         while True:
             attempt += 1
             started = time.monotonic()
@@ -259,10 +261,16 @@ class HttpSession:
                     time.monotonic() - started,
                     attempt,
                 )
-                if attempt < _retry.MAX_ATTEMPTS and _retry.should_retry(
-                    method, status=None, sent=failure.sent
-                ):
-                    self._sleep(_retry.backoff_delay(attempt, rng=self._rng))
+                wait = _retry.next_wait(
+                    method,
+                    tries,
+                    sent=failure.sent,
+                    rate_limit_wait=self._rate_limit_wait,
+                    rng=self._rng,
+                )
+                if wait is not None:
+                    delay, tries = wait
+                    self._sleep(delay)
                     continue
                 raise failure from exc
             record_call(method, response.status_code)
@@ -282,10 +290,17 @@ class HttpSession:
                 except ValueError as exc:
                     raise ResponseShapeError(method, path, "body is not JSON") from exc
             retry_after = response.headers.get("Retry-After")
-            if attempt < _retry.MAX_ATTEMPTS and _retry.should_retry(
-                method, status=response.status_code
-            ):
-                self._sleep(_retry.backoff_delay(attempt, retry_after, rng=self._rng))
+            wait = _retry.next_wait(
+                method,
+                tries,
+                status=response.status_code,
+                retry_after=retry_after,
+                rate_limit_wait=self._rate_limit_wait,
+                rng=self._rng,
+            )
+            if wait is not None:
+                delay, tries = wait
+                self._sleep(delay)
                 continue
             raise error_from_response(
                 response.status_code,

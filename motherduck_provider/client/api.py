@@ -222,7 +222,7 @@ class AdminClient:
         return made
 
 
-_shared: dict[tuple[str, float, int], AdminClient] = {}
+_shared: dict[tuple[str, float, float, int], AdminClient] = {}
 _shared_lock = threading.Lock()
 
 
@@ -234,7 +234,7 @@ def shared_client(settings: Settings) -> AdminClient:
     hash of the token, so changing credentials gets a new client while the token itself is
     held only by the client's session.
     """
-    key = (settings.api_url, settings.timeout, hash(settings.token))
+    key = (settings.api_url, settings.timeout, settings.rate_limit_wait, hash(settings.token))
     with _shared_lock:
         client = _shared.get(key)
         if client is None:

@@ -10,6 +10,7 @@ Use from Python::
         server.url, server.admin_token           # point a client here
         server.store.create_user("alice")        # seed state directly
         server.store.faults.error("users-createToken", 503, count=1)
+        server.store.faults.limit.set(20)        # 20 requests/s per token, then 429
         server.store.clock.advance(3600)         # expire tokens without sleeping
         server.store.set_duckling_status("alice", "rw", "active")   # for /v1/active_accounts
         server.store.create_dive()               # a Dive to mint embed sessions for
@@ -23,10 +24,10 @@ pulse with flock_size 0 (no cooldowns, as pulse has none). The control plane und
 no token; `control.EmulatorControl` is a client for it.
 
 Layout: `operations` (the route table), `validation` (request rules), `store` (state,
-clock, logs), `faults` (fault rules), `app` (the ASGI app and control plane), `server`
-(uvicorn on a thread), `control` (a client for the control plane), `cli` (the
-`motherduck-emulator` command), `testing` (a pytest fixture; `motherduck_provider.pytest_plugin`
-gives installed users theirs).
+clock, logs), `faults` (fault rules), `limits` (the shared rate limit), `app` (the ASGI app
+and control plane), `server` (uvicorn on a thread), `control` (a client for the control
+plane), `cli` (the `motherduck-emulator` command), `testing` (a pytest fixture;
+`motherduck_provider.pytest_plugin` gives installed users theirs).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ try:
     from .app import CONTROL_PREFIX, DEFAULT_ADMIN_TOKEN, EmulatorApp
     from .control import EmulatorControl, EmulatorControlError
     from .faults import FaultDecision, FaultRule, Faults, HeldRequest, Release
+    from .limits import LimitStats, SharedLimit
     from .operations import OPERATIONS, Operation
     from .server import ADMIN_TOKEN_ENV, EmulatorServer
     from .store import (
@@ -71,10 +73,12 @@ __all__ = [
     "FaultRule",
     "Faults",
     "HeldRequest",
+    "LimitStats",
     "OPERATIONS",
     "Operation",
     "Release",
     "RequestRecord",
+    "SharedLimit",
     "Store",
     "TokenNotFound",
     "TokenRecord",

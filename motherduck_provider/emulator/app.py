@@ -61,7 +61,7 @@ CONTROL_PREFIX = "/_emulator/"
 DEFAULT_ADMIN_TOKEN = "md-emulator-admin-token"
 
 # The API's error codes and default messages, by status (429 is not in the contract; it is
-# only sent by fault injection).
+# only sent by fault injection and the shared rate limit, in the same error shape).
 _ERRORS: Mapping[int, tuple[str, str]] = {
     400: ("BAD_REQUEST", "Bad Request"),
     401: ("UNAUTHORIZED", "Invalid Credentials"),
@@ -560,6 +560,15 @@ async def _drop_connection(send: Send, receive: Receive) -> None:
     raise ConnectionAbortedError("the emulator dropped this connection on purpose")
 
 
+def _bearer(scope: Scope) -> str:
+    """The request's bearer token (the shared rate limit's key), or "" without one."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            return credentials.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
 def _lenient_json(raw: bytes) -> object | None:
     try:
         return json.loads(raw) if raw.strip() else None
@@ -611,7 +620,11 @@ class EmulatorApp:
         path: str = scope["path"]
         matched = match_operation(method, path)
         operation = matched[0] if matched is not None else None
-        decision = self.store.faults.decide(operation) if operation else FaultDecision()
+        decision = (
+            self.store.faults.decide(operation, token=_bearer(scope), path=path, body=body)
+            if operation
+            else FaultDecision()
+        )
         if decision.latency > 0:
             await asyncio.sleep(decision.latency)
         action = decision.action

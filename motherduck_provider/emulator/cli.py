@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fault-seed", type=int, help="seed for probabilistic fault rules")
     parser.add_argument(
+        "--rate-limit",
+        metavar="RATE[,burst=N]",
+        help="a shared limit per bearer token: RATE requests/s, N at once (default RATE); "
+        "beyond it 429 with Retry-After in whole seconds",
+    )
+    parser.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug", "trace"],
@@ -115,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults.add(FaultRule.parse(text))
         except (TypeError, ValueError) as exc:
             parser.error(f"--fault {text!r}: {exc}")
+    if args.rate_limit is not None:
+        try:
+            faults.limit.configure(faults.limit.parse(args.rate_limit))
+        except ValueError as exc:
+            parser.error(f"--rate-limit {args.rate_limit!r}: {exc}")
     logging.basicConfig(
         level=logging.DEBUG if args.log_level == "trace" else args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -114,6 +114,23 @@ class EmulatorControl:
         """
         return dict(self._call("POST", "faults", {"rules": list(rules), "replace": replace}))
 
+    def set_limit(self, rate: float | None, burst: int | None = None) -> dict[str, Any] | None:
+        """Set the shared rate limit per token (`rate` requests/s, `burst` at once; None: off).
+
+        Its counters start afresh; returns them (see `limit`).
+        """
+        body: dict[str, Any] = {"limit": None}
+        if rate is not None:
+            body["limit"] = {"rate": rate} if burst is None else {"rate": rate, "burst": burst}
+        limit = self._call("POST", "faults", body)["limit"]
+        return None if limit is None else dict(limit)
+
+    def limit(self) -> dict[str, Any] | None:
+        """The shared limit's `rate`, `burst` and counters: `admitted`, `limited` (429s sent)
+        and `early` (repeats sent before their `Retry-After` ended); None when it is off."""
+        limit = self.faults()["limit"]
+        return None if limit is None else dict(limit)
+
     def clear_faults(self) -> None:
         """Drop every fault rule and the added latency."""
         self._call("DELETE", "faults")

@@ -4,8 +4,10 @@ A rule targets a route (`*`, `POST *`, `POST /v1/users/{username}/tokens` or an 
 such as `users-createToken`) and fires on a matching request with probability `rate`, for at
 most `count` requests (None: no limit). Rules are checked in the order they were added:
 every firing `latency` rule adds its delay, and the first firing `error`, `rate_limit` or
-`drop` (or `hold`) rule decides the outcome. With `after_write=True` an `error` or `drop` happens
-after the request was handled, so its write is kept although the client sees a failure.
+`drop` (or `hold`) rule decides the outcome. With `after_write=True` an `error` or `drop`
+happens after the request was handled, so its write is kept although the client sees a failure.
+Before any rule, the shared rate limit (`limits.py`, off unless set) may refuse the request
+with a 429 of its own.
 
 Kinds:
 * `error`: respond with `status` (4xx and 500: the API's JSON error body; 502, 503, 504:
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .limits import SharedLimit
 from .operations import OPERATIONS, Operation, find_operation
 
 __all__ = ["FAULT_KINDS", "FaultDecision", "FaultRule", "Faults", "HeldRequest", "Release"]
@@ -221,11 +224,12 @@ class Faults:
     """The fault rules of one emulator, safe to change from any thread while it serves.
 
     `latency` is added to every API request on top of any `latency` rule. `seed` makes the
-    probabilistic rules repeatable.
+    probabilistic rules repeatable. `limit` is the shared rate limit (off until set).
     """
 
     latency: float = 0.0
     seed: int | None = None
+    limit: SharedLimit = field(default_factory=SharedLimit)
     _entries: list[_Entry] = field(default_factory=list, repr=False)
     _held: list[HeldRequest] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -329,10 +333,11 @@ class Faults:
         return len(waiting)
 
     def clear(self) -> None:
-        """Remove every rule and the global latency; held requests are closed unhandled."""
+        """Remove every rule, the global latency and the limit; held requests close unhandled."""
         with self._lock:
             self._entries.clear()
             self.latency = 0.0
+        self.limit.clear()
         self.release(apply=False)
 
     def reseed(self, seed: int | None) -> None:
@@ -347,8 +352,18 @@ class Faults:
         with self._lock:
             return [entry.rule for entry in self._entries]
 
-    def decide(self, operation: Operation) -> FaultDecision:
-        """Roll the rules for one request to `operation`, using up counts of firing rules."""
+    def decide(
+        self, operation: Operation, *, token: str = "", path: str = "", body: bytes = b""
+    ) -> FaultDecision:
+        """Roll the rules for one request to `operation`, using up counts of firing rules.
+
+        The shared limit comes first: a request it refuses (by its bearer `token`; `path` and
+        `body` tell a retry apart) gets its 429 without rolling any rule.
+        """
+        retry_after = self.limit.admit(token, operation.method, path, body)
+        if retry_after is not None:
+            refused = FaultRule("rate_limit", status=429, retry_after=retry_after)
+            return FaultDecision(latency=self.latency, action=refused)
         with self._lock:
             latency = self.latency
             action: FaultRule | None = None
@@ -382,16 +397,19 @@ class Faults:
                     for entry in self._entries
                 ],
                 "held": [request.to_dict() for request in self._held],
+                "limit": self.limit.snapshot(),
             }
 
     def configure(self, data: Mapping[str, Any]) -> None:
-        """Apply a JSON request: one rule object, or `{rules?, latency?, seed?, replace?}`.
+        """Apply a JSON request: one rule object, or `{rules?, latency?, seed?, replace?, limit?}`.
+
+        `limit` is `{rate, burst?}` (the shared rate limit, counters reset) or null (off).
 
         All of it is checked before anything changes; raise `ValueError` naming the field.
         """
         if "kind" in data:
             data = {"rules": [data]}
-        allowed = {"rules", "latency", "seed", "replace"}
+        allowed = {"rules", "latency", "seed", "replace", "limit"}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"{unknown[0]}: is not a fault setting")
@@ -419,8 +437,19 @@ class Faults:
         replace = data.get("replace", False)
         if not isinstance(replace, bool):
             raise ValueError("replace: must be a boolean")
+        limit = data.get("limit")
+        if limit is not None and not isinstance(limit, dict):
+            raise ValueError("limit: must be an object {rate, burst?} or null")
+        checked = SharedLimit()
+        if limit is not None:
+            try:
+                checked.configure(limit)
+            except ValueError as exc:
+                raise ValueError(f"limit.{exc}") from exc
         if replace:
             self.clear()
+        if "limit" in data:
+            self.limit.configure(limit)
         if "seed" in data:
             self.reseed(seed)
         with self._lock:

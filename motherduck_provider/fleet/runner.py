@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..client._calls import CALL_LOG_ENV, count_calls
+from .causes import failure_cause
 from .layout import call_log
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 OPERATIONS = ("preview", "up", "refresh", "destroy")
 # Seconds between two progress lines of one shard while it runs.
 PROGRESS_EVERY = 10.0
-# Error lines kept per failed shard for the summary.
+# Error diagnostics kept per shard to name its failure.
 ERRORS_KEPT = 3
 
 Print = Callable[[str], None]
@@ -40,7 +41,10 @@ def default_parallel() -> int:
 
 @dataclass
 class ShardOutcome:
-    """What one shard's run did; `result` is `succeeded` or `failed`."""
+    """What one shard's run did; `result` is `succeeded` or `failed`.
+
+    A failed shard's `errors` holds one line naming why (`causes.failure_cause`).
+    """
 
     stack: str
     result: str = "failed"
@@ -71,6 +75,8 @@ class _Tally:
         self.failed_urns: set[str] = set()
         self.next_line = time.monotonic() + PROGRESS_EVERY
         self.summary: dict[str, int] | None = None
+        self.errors: list[str] = []
+        self.error_count = 0
 
     def add(self, op: str, count: int = 1) -> None:
         o = self.outcome
@@ -93,9 +99,10 @@ class _Tally:
             if diag.severity == "error":
                 if diag.urn:
                     self.failed_urns.add(diag.urn)
-                line = diag.message.strip().splitlines()
-                if line and len(self.outcome.errors) < ERRORS_KEPT:
-                    self.outcome.errors.append(line[0][:300])
+                if diag.message.strip():
+                    self.error_count += 1
+                    if len(self.errors) < ERRORS_KEPT:
+                        self.errors.append(diag.message)
         elif event.summary_event is not None:
             self.summary = {
                 str(k.value if hasattr(k, "value") else k): v
@@ -142,8 +149,6 @@ def run_shard(
     fleet: Fleet, stack_name: str, operation: str, say: Print, expect_no_changes: bool = False
 ) -> ShardOutcome:
     """One operation on one shard; never raises for the shard's own failure."""
-    from pulumi import automation as auto
-
     outcome = ShardOutcome(stack_name)
     tally = _Tally(outcome, say)
     log = call_log(fleet.project, stack_name)
@@ -151,6 +156,7 @@ def run_shard(
     log.write_bytes(b"")
     start = time.perf_counter()
     say(f"{stack_name}: {operation} started")
+    error: BaseException | None = None
     try:
         stack = fleet.open(stack_name, {CALL_LOG_ENV: str(log.resolve())})
         common: dict[str, Any] = {"on_event": tally.on_event, "color": "never"}
@@ -165,27 +171,21 @@ def run_shard(
         else:
             raise ValueError(f"operation: {operation!r} is not one of {', '.join(OPERATIONS)}")
         outcome.result = "succeeded"
-    except auto.CommandError as exc:
-        if not outcome.errors:
-            outcome.errors.append(_last_line(str(exc)))
     except Exception as exc:  # noqa: BLE001 - one shard's failure never stops the others
-        outcome.errors.append(f"{type(exc).__name__}: {_last_line(str(exc))}")
+        error = exc
     tally.finish()
     outcome.seconds = round(time.perf_counter() - start, 1)
     outcome.calls = count_calls(log)
     if outcome.result == "succeeded" and outcome.failed:
         outcome.result = "failed"
+    if outcome.result != "succeeded":
+        outcome.errors = [failure_cause(error, tally.errors, operation, tally.error_count)]
     say(
         f"{stack_name}: {operation} {outcome.result} in {outcome.seconds:.1f}s, "
         f"{outcome.created} created, {outcome.updated} updated, {outcome.deleted} deleted, "
         f"{outcome.calls} API calls"
     )
     return outcome
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else "failed")[:300]
 
 
 def run_fleet(

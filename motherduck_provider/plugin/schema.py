@@ -47,6 +47,8 @@ CONFIG_DOCS = {
     config.TIMEOUT_KEY: f"Seconds one API request may take (default {config.DEFAULT_TIMEOUT:g}).",
     config.LATE_WAIT_KEY: "Seconds a create may wait for a request whose answer was lost and "
     f"which may still land (default {config.DEFAULT_LATE_WAIT:g}; 0: never wait).",
+    config.RATE_LIMIT_WAIT_KEY: "Seconds one API request may spend waiting out rate-limit "
+    f"answers (429) before it fails (default {config.DEFAULT_RATE_LIMIT_WAIT:g}; 0: never wait).",
 }
 _SCALARS = {"str": "string", "bool": "boolean", "int": "integer", "float": "number"}
 _ARRAYS = ("tuple", "list", "Sequence")

@@ -29,6 +29,7 @@ from ..config import (
     Settings,
     resolve_api_url,
     resolve_late_wait,
+    resolve_rate_limit_wait,
     resolve_settings,
     resolve_timeout,
 )
@@ -173,7 +174,7 @@ class ProviderBase(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Resolve settings from stack config and environment.
 
-        A bad URL, timeout or late-request wait fails at once (even in preview); a missing
+        A bad URL, timeout or either wait fails at once (even in preview); a missing
         token is kept and raised at the first API call, so previews that need no API still
         work without one.
         """
@@ -183,6 +184,7 @@ class ProviderBase(ResourceProvider):
         resolve_api_url(raw, os.environ)
         resolve_timeout(raw)
         resolve_late_wait(raw)
+        resolve_rate_limit_wait(raw)
         outcome: Settings | ConfigurationError
         try:
             outcome = (connection.settings if connection else resolve_settings)(raw, os.environ)

@@ -205,6 +205,7 @@ def test_fleet_crash_rerun_outputs_move_reshard_destroy(
             kill_tree(runner.pid)
     summary = log.read_text()
     assert "total   2/3 ok" in summary, summary
+    assert "shard-0: killed (SIGKILL) before `up` finished" in summary, summary
     assert RunRecord(fleet.project).failed("up") == ["shard-0"]
     deadline = time.monotonic() + 30
     while not emulator.store.has_user("acme"):  # the held POST lands after the kill

@@ -41,6 +41,8 @@ def test_cli_serves_until_terminated() -> None:
         TOKEN,
         "--fault",
         "error@users-listTokens,status=503,count=1",
+        "--rate-limit",
+        "1000,burst=500",
     ]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
@@ -54,6 +56,14 @@ def test_cli_serves_until_terminated() -> None:
                 assert http.post("/v1/users", json={"username": "alice"}).status_code == 200
                 assert http.get("/v1/users/alice/tokens").status_code == 503
                 assert http.get("/v1/users/alice/tokens").status_code == 200
+                limit = http.get("/_emulator/faults").json()["limit"]
+                assert limit == {
+                    "rate": 1000.0,
+                    "burst": 500,
+                    "admitted": 3,
+                    "limited": 0,
+                    "early": 0,
+                }
         finally:
             proc.send_signal(signal.SIGTERM)
             stdout, stderr = proc.communicate(timeout=20)
@@ -67,6 +77,8 @@ def test_cli_serves_until_terminated() -> None:
         (["--host", "0.0.0.0"], "--allow-remote"),
         (["--fault", "explode"], "kind"),
         (["--latency", "-1"], "latency"),
+        (["--rate-limit", "0"], "rate"),
+        (["--rate-limit", "20,burst=x"], "burst"),
     ],
 )
 def test_cli_rejects_bad_arguments(args: list[str], message: str) -> None:

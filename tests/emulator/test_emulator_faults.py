@@ -236,7 +236,7 @@ def test_faults_over_http_while_serving(
     assert client.get("/_emulator/faults").json()["latency"] == 0.01
     assert client.get("/v1/users/alice/tokens").status_code == 500
     cleared = client.delete("/_emulator/faults").json()
-    assert cleared == {"latency": 0.0, "seed": None, "rules": [], "held": []}
+    assert cleared == {"latency": 0.0, "seed": None, "rules": [], "held": [], "limit": None}
     assert client.get("/v1/users/alice/tokens").status_code == 200
 
 
@@ -249,6 +249,8 @@ def test_faults_over_http_while_serving(
         ({"latency": -1}, "latency"),
         ({"seed": "x"}, "seed"),
         ({"mode": "chaos"}, "mode"),
+        ({"limit": {"rate": -1}}, "limit.rate"),
+        ({"limit": 20}, "limit"),
     ],
 )
 def test_bad_faults_over_http_are_400(client: httpx.Client, body: object, field: str) -> None:

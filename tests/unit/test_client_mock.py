@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from motherduck_provider import errors
-from motherduck_provider.client import USER_AGENT, AdminClient
+from motherduck_provider.client import USER_AGENT, AdminClient, shared_client
 from motherduck_provider.config import Secret, Settings
 from motherduck_provider.models import CreateTokenRequest
 
@@ -37,10 +37,15 @@ class Recorder:
 
 
 def make_client(
-    handler: Callable[[httpx.Request], httpx.Response],
+    handler: Callable[[httpx.Request], httpx.Response], rate_limit_wait: float = 300.0
 ) -> tuple[AdminClient, list[float]]:
     waits: list[float] = []
-    settings = Settings(api_url="https://api.example.test", token=Secret(TOKEN), timeout=5)
+    settings = Settings(
+        api_url="https://api.example.test",
+        token=Secret(TOKEN),
+        timeout=5,
+        rate_limit_wait=rate_limit_wait,
+    )
     client = AdminClient(settings, transport=httpx.MockTransport(handler), sleep=waits.append)
     return client, waits
 
@@ -49,7 +54,7 @@ def error(status: int, code: str = "X", headers: dict[str, str] | None = None) -
     return httpx.Response(status, json={"code": code, "message": "m"}, headers=headers)
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [502, 503, 504])
 def test_get_retries_four_times_then_fails(status: int) -> None:
     server = Recorder(error(status))
     client, waits = make_client(server)
@@ -97,7 +102,26 @@ def test_post_honours_retry_after_on_429() -> None:
     )
     client, waits = make_client(server)
     client.create_service_account("etl")
-    assert waits == [2.0] and len(server.requests) == 2
+    assert len(waits) == 1 and 2.0 <= waits[0] <= 3.0 and len(server.requests) == 2
+
+
+def test_many_429s_do_not_use_up_the_attempts() -> None:
+    """A long run under a shared limit: twenty refusals, then the answer."""
+    limited = [error(429, "TOO_MANY_REQUESTS", headers={"Retry-After": "1"})] * 20
+    server = Recorder(*limited, error(503), httpx.Response(200, json=CONFIG))
+    client, waits = make_client(server)
+    assert client.get_duckling_config("etl").read_write.instance_size == "standard"
+    assert len(server.requests) == 22
+    assert all(w >= 1.0 for w in waits[:20])
+
+
+def test_429s_past_the_wait_budget_fail_with_the_429() -> None:
+    server = Recorder(error(429, "TOO_MANY_REQUESTS", headers={"Retry-After": "1"}))
+    client, waits = make_client(server, rate_limit_wait=10)
+    with pytest.raises(errors.APIError) as info:
+        client.create_service_account("etl")
+    assert info.value.status == 429
+    assert sum(waits) <= 10 and len(server.requests) == len(waits) + 1 >= 6
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
@@ -180,3 +204,13 @@ def test_token_never_appears_in_logs_errors_or_repr(caplog: pytest.LogCaptureFix
     assert "GET /v1/users/etl/tokens -> 401" in caplog.text
     for text in texts:
         assert TOKEN not in text
+
+
+def test_the_shared_client_follows_the_rate_limit_wait() -> None:
+    """Two stacks' settings that differ only in `rateLimitWait` must not share a client."""
+    base = Settings(api_url="https://api.example.test", token=Secret(TOKEN), timeout=5)
+    patient = Settings(
+        api_url="https://api.example.test", token=Secret(TOKEN), timeout=5, rate_limit_wait=900
+    )
+    assert shared_client(base) is shared_client(base)
+    assert shared_client(patient) is not shared_client(base)

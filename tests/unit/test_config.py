@@ -11,6 +11,7 @@ from motherduck_provider.config import (
     Secret,
     normalize_api_url,
     resolve_late_wait,
+    resolve_rate_limit_wait,
     resolve_settings,
     resolve_timeout,
 )
@@ -91,6 +92,17 @@ def test_late_request_wait() -> None:
             resolve_late_wait({"motherduck:lateRequestWait": bad})
     settings = resolve_settings({"motherduck:lateRequestWait": "7"}, {"MOTHERDUCK_TOKEN": "t"})
     assert settings.late_wait == 7.0
+
+
+def test_rate_limit_wait() -> None:
+    assert resolve_rate_limit_wait({}) == 300.0
+    assert resolve_rate_limit_wait({"motherduck:rateLimitWait": "0"}) == 0.0  # report at once
+    assert resolve_rate_limit_wait({"motherduck:rateLimitWait": "900"}) == 900.0
+    for bad in ("-1", "soon", "nan", "inf"):
+        with pytest.raises(ConfigurationError, match=r"rateLimitWait must be .* 0 or more"):
+            resolve_rate_limit_wait({"motherduck:rateLimitWait": bad})
+    settings = resolve_settings({"motherduck:rateLimitWait": "60"}, {"MOTHERDUCK_TOKEN": "t"})
+    assert settings.rate_limit_wait == 60.0
 
 
 def test_secret_hides_itself() -> None:

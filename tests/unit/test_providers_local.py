@@ -309,6 +309,13 @@ def test_configure_rejects_a_bad_late_request_wait_at_once() -> None:
     assert provider.late_wait() == 15.0
 
 
+def test_configure_rejects_a_bad_rate_limit_wait_at_once() -> None:
+    provider = AccessTokenProvider()
+    bad = Config({"motherduck:token": "t", "motherduck:rateLimitWait": "soon"}, "p")
+    with pytest.raises(ConfigurationError, match="motherduck:rateLimitWait"):
+        provider.configure(ConfigureRequest(bad))
+
+
 def test_numbers_from_the_engine_read_as_written() -> None:
     """The engine sends every number as a float; messages must still say 300, not 300.0."""
     result = InstanceConfigProvider().check(

@@ -332,7 +332,13 @@ def create_dive_embed_session_page() -> str:
     )
 
 
-SETTINGS = (config.TOKEN_KEY, config.API_URL_KEY, config.TIMEOUT_KEY, config.LATE_WAIT_KEY)
+SETTINGS = (
+    config.TOKEN_KEY,
+    config.API_URL_KEY,
+    config.TIMEOUT_KEY,
+    config.LATE_WAIT_KEY,
+    config.RATE_LIMIT_WAIT_KEY,
+)
 
 
 def settings_page() -> str:

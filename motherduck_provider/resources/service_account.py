@@ -20,6 +20,7 @@ from pulumi.dynamic import (
 
 from .. import rules
 from .._time import format_timestamp
+from ..client import DECIDING_AGE
 from ..connection import Connection
 from ..errors import (
     BadRequestError,
@@ -28,7 +29,7 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from . import _held, _program
+from . import _duckling, _held, _program
 from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
@@ -109,15 +110,13 @@ def validate(news: dict[str, Any]) -> CheckResult:
     """The local rules for a ServiceAccount's inputs, normalized; no call, no side effect.
 
     The Duckling configuration, when given, follows InstanceConfig's rules (both sides,
-    `allow_downsize`), checked by the same functions.
+    `allow_downsize`), checked by the same functions (`_duckling`).
     """
-    from . import instance_config as config
-
     news = dict(news)
     problems: dict[str, list[str]] = {}
     if holds_config(news) or news.get("allow_downsize") is not None:
         for side in CONFIG_SIDES:
-            news[side], problems[side] = config.side_problems(side, news.get(side))
+            news[side], problems[side] = _duckling.side_problems(side, news.get(side))
         allow = news.get("allow_downsize")
         if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
             problems["allow_downsize"] = [f"must be true or false, got {allow!r}"]
@@ -163,27 +162,13 @@ class ServiceAccountProvider(ProviderBase):
 
     def _check_config(self, olds: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
         """Fill in known cooldowns as InstanceConfig does; taking over an existing account
-        reads its live config, shows what changes and refuses a shrink not allowed."""
-        from . import instance_config as config
-
-        username = inputs.get("username")
-        creating = not olds or olds.get("username") != username
-        adopting = creating and inputs.get("adopt") is True
-        live: dict[str, Any] | None = None
-        if adopting and isinstance(username, str) and not is_unknown(username):
-            try:
-                live = config.config_outs(username, self.client().get_duckling_config(username))
-            except NotFoundError:
-                live = None
-        for side in CONFIG_SIDES:
-            reference = live.get(side) if live else (None if creating else olds.get(side))
-            inputs[side] = config.known_cooldown(
-                inputs[side], reference, new_account=creating and not adopting
-            )
-        if live is None or any(is_unknown(inputs[side]) for side in CONFIG_SIDES):
-            return []
-        return config.InstanceConfigProvider._take_over(
-            str(username), live, inputs, "ServiceAccount"
+        (`adopt`) reads its live config, shows what changes and refuses a shrink not allowed."""
+        return _duckling.check_live(
+            lambda username: self.client().get_duckling_config(username),
+            olds,
+            inputs,
+            may_exist=inputs.get("adopt") is True,
+            kind="ServiceAccount",
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -209,12 +194,10 @@ class ServiceAccountProvider(ProviderBase):
             )
         changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
         if holds_config(olds) or holds_config(news):
-            from .instance_config import side_matches
-
             changed = changed or any(
                 is_unknown(news.get(side))
                 or not isinstance(news.get(side), dict)
-                or not side_matches(news[side], olds.get(side))
+                or not _duckling.side_matches(news[side], olds.get(side))
                 for side in CONFIG_SIDES
             )
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
@@ -246,9 +229,6 @@ class ServiceAccountProvider(ProviderBase):
         self, username: str, inputs: dict[str, Any], olds: dict[str, Any] | None
     ) -> dict[str, Any]:
         """PUT the configuration unless the live one (old outputs, or read) already is it."""
-        from ..client import DECIDING_AGE
-        from .instance_config import config_outs, duckling, merged_side, side_matches
-
         client = self.client()
         current: dict[str, Any] | None
         if olds is not None and all(isinstance(olds.get(s), dict) for s in CONFIG_SIDES):
@@ -256,21 +236,9 @@ class ServiceAccountProvider(ProviderBase):
         elif olds is None and client.created_here(username):
             current = None  # MotherDuck's initial config: write without reading
         else:
-            current = config_outs(
-                username, client.get_duckling_config(username, max_age=DECIDING_AGE)
-            )
-        if current is not None and all(
-            side_matches(inputs[side], current[side]) for side in CONFIG_SIDES
-        ):
-            return {side: current[side] for side in CONFIG_SIDES}
-        body = duckling(
-            {
-                side: merged_side(inputs[side], current[side] if current else None)
-                for side in CONFIG_SIDES
-            }
-        )
-        written = config_outs(username, client.set_duckling_config(username, body))
-        return {side: written[side] for side in CONFIG_SIDES}
+            live = client.get_duckling_config(username, max_age=DECIDING_AGE)
+            current = _duckling.config_outs(username, live)
+        return _duckling.write(client, username, inputs, current)
 
     def _create_account(self, props: dict[str, Any]) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.
@@ -355,15 +323,13 @@ class ServiceAccountProvider(ProviderBase):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh or adopt by id (the username); JSON NOT_FOUND is the only proof of "gone"."""
-        from .instance_config import config_outs
-
         try:
             live = self.client().get_duckling_config(id_)
         except NotFoundError:
             return ReadResult("", {})
         inputs: dict[str, Any] = {"username": id_, "adopt": bool(props.get("adopt"))}
         if holds_config(props):  # the same answer is the configuration
-            outs = config_outs(id_, live)
+            outs = _duckling.config_outs(id_, live)
             inputs.update({side: outs[side] for side in CONFIG_SIDES})
             if props.get("allow_downsize") is not None:
                 inputs["allow_downsize"] = props["allow_downsize"]
@@ -446,13 +412,11 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         """`read_write` and `read_scaling` (both or neither): the account's Duckling
         configuration, held by the account itself instead of an `InstanceConfig`, with the
         same rules (`allow_downsize` included): one resource and one step fewer per account."""
-        from .instance_config import _as_props
-
         props: dict[str, Any] = {"username": username, "adopt": adopt}
         if read_write is not None or read_scaling is not None or allow_downsize is not None:
             props.update(
-                read_write=_as_props(read_write),
-                read_scaling=_as_props(read_scaling),
+                read_write=_duckling.as_props(read_write),
+                read_scaling=_duckling.as_props(read_scaling),
                 allow_downsize=allow_downsize,
             )
         _program.warn_plaintext_token(connection)

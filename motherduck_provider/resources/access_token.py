@@ -260,9 +260,7 @@ class AccessTokenProvider(ProviderBase):
 
 def _owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
     """The `owner` input of a token declared here (see `owner_of`)."""
-    parent = opts.parent if opts is not None else None
-    parent_name = str(getattr(parent, "_name", "") or "") if parent is not None else ""
-    return owner_of(pulumi.get_project(), pulumi.get_stack(), parent_name, resource_name)
+    return _program.declared_owner(resource_name, opts)
 
 
 class AccessToken(Resource, module="motherduck", name="AccessToken"):

@@ -464,7 +464,8 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
     """The read/write Duckling when the account holds its configuration, else None."""
     read_scaling: pulumi.Output[dict[str, Any] | None]
     """The read-scaling flock when the account holds its configuration, else None."""
-    tokens: pulumi.Output[dict[str, str | None] | None]
+    # `Any`: in the preview of an update the engine shows the inputs (settings) as outputs.
+    tokens: pulumi.Output[dict[str, Any] | None]
     """Given: token name -> AccessToken's settings (`TokenArgsDict`). Output: token name -> the
     token's secret (None when tracked), a Pulumi secret."""
     token_ids: pulumi.Output[dict[str, str] | None]

@@ -214,3 +214,26 @@ def test_tokens_and_config_are_written_side_by_side(emulator: EmulatorServer) ->
     assert account.up()
     assert time.monotonic() - started < 1.0  # three 0.4 s calls one after another: 1.2 s
     assert_matches(account, {"loader", "reader"})
+
+
+def test_a_tracked_token_is_recorded_never_rotated_and_untracked_by_name(
+    emulator: EmulatorServer, client: Any
+) -> None:
+    """`adopt_token_id` in the map: metadata only, no secret; dropping the name revokes it,
+    as removing an AccessToken that tracks it does."""
+    from motherduck_provider.models import CreateTokenRequest
+
+    configured(emulator, ServiceAccountProvider()).create({"username": "etl"})
+    made = client.create_token("etl", CreateTokenRequest(name="by hand"))
+    tracked = {"ext": {"adopt_token_id": f"etl/{made.id}"}, "loader": {}}
+    account = Account(emulator, {**ACCOUNT, "adopt": True, "tokens": tracked})
+    assert account.up(), account.errors
+    assert account.outs["token_ids"]["ext"] == made.id
+    assert account.outs["tokens"]["ext"] is None
+    assert account.outs["token_details"]["ext"]["mark"] is None
+    assert account.clean()
+    account.inputs = {**account.inputs, "tokens": {"loader": {}}}
+    assert account.up()
+    assert {t.id for t in emulator.store.list_tokens("etl")} == {
+        account.outs["token_ids"]["loader"]
+    }

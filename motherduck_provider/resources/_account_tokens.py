@@ -15,6 +15,8 @@ creates it (its mark lets that create sweep anything a lost answer made).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ SECRET_OUTPUTS = ("tokens", "previous_tokens")
 OWNER = "owner"
 # Parts of a token's state kept elsewhere than `token_details`.
 _NOT_DETAILS = ("token", "previous_token", "username", "name")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # At most this many API calls of one account at once (the token POSTs and the config PUT).
 MAX_WORKERS = 4
 
@@ -207,9 +210,15 @@ def plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Step]:
     return steps
 
 
+def token_path(name: str) -> str:
+    """The property path of one token as the engine reads it: `tokens.reader`, or
+    `tokens["my token"]` for a name that is not a plain identifier."""
+    return f"tokens.{name}" if _PLAIN.fullmatch(name) else f"tokens[{json.dumps(name)}]"
+
+
 def detailed_diff(steps: list[Step]) -> dict[str, str]:
-    """Property path (`tokens.<name>`) -> the kind of change preview shows."""
-    return {f"tokens.{s.name}": DIFF_KIND[s.kind] for s in steps if s.kind != "same"}
+    """Property path (`token_path`) -> the kind of change preview shows."""
+    return {token_path(s.name): DIFF_KIND[s.kind] for s in steps if s.kind != "same"}
 
 
 _T = TypeVar("_T")

@@ -191,3 +191,8 @@ def test_each_token_of_an_account_has_its_own_owner_and_mark() -> None:
     assert declared["a"]["owner"] != declared["b"]["owner"]
     marks = {_token_core.token_mark(d) for d in declared.values()}
     assert len(marks) == 2
+
+
+def test_a_name_that_is_not_an_identifier_is_quoted_in_its_path() -> None:
+    assert tokens.token_path("reader") == "tokens.reader"
+    assert tokens.token_path("ci bot.v2") == 'tokens["ci bot.v2"]'

@@ -1,275 +1,116 @@
-"""One token's lifecycle over a client: marks, rules, mint, settle, sweep, rotation, revoke.
+"""One token's lifecycle over a client: mint, settle, sweep, rotate, track, refresh, revoke.
 
 Written once for every face that holds tokens: `AccessToken` (one token per resource) and
 `ServiceAccount(tokens=...)` (an account with its tokens, one resource). Neither pickling nor
-the engine's props are known here: a token is its *settings* (`TokenSettings`) and its
-*state* (`TokenState`, the flat outputs AccessToken has always stored), and `Lifecycle` turns
-them into API calls and a new state. Time comes from `utcnow` (one clock tests replace).
-
-Every token created here carries a mark in the name MotherDuck shows, `<name> [pulumi:<mark>]`:
-a hash of who declared it (`owner`) and of its replace-relevant settings. A token with the mark
-that state does not hold was made by a create whose answer was lost, or by an interrupted run;
-nobody can hold its secret, so it is revoked ("swept").
+the engine's props are known here: a token is its settings and its state (`TokenState`, the
+flat outputs AccessToken has always stored), and `Lifecycle` turns them into API calls and a
+new state. The rules and marks are in `_token_rules`, the schedule in `_token_schedule`; their
+names are re-exported here. Time comes from `utcnow` (one clock tests replace).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from .. import rules
 from .._time import format_timestamp, parse_timestamp
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
-from ._base import is_unknown, utcnow, warn
+from ._base import utcnow, warn
 from ._late import may_land_late, rerun_hint, wait_for_window, window_end
+from ._token_rules import (
+    DEFAULT_TOKEN_TYPE,
+    KEEP_PREVIOUS_MAX,
+    KEEP_PREVIOUS_MIN,
+    LOCAL_MANAGED,
+    MARK_HEX,
+    MARK_SUFFIX_LENGTH,
+    MAX_POSTS,
+    METADATA,
+    NAME_MAX,
+    NOT_TRACKED,
+    PREVIOUS,
+    REPLACE_ON_CHANGE,
+    ROTATION_NOTICE,
+    SETTINGS,
+    SETTINGS_ALL,
+    TokenSettings,
+    TokenState,
+    adopt_problems,
+    marked_name,
+    member_owner,
+    name_problems,
+    owner_of,
+    settings_problems,
+    split_marked,
+    token_mark,
+)
+from ._token_schedule import (
+    due,
+    expiry_reason,
+    keep_until,
+    label,
+    needs_update,
+    previous_due,
+    rotates_at,
+    rotation_reason,
+    schedule,
+    scheduled,
+    span,
+    sweep_reason,
+    tracked_reason,
+    trigger_changed,
+)
 
 if TYPE_CHECKING:
     from ..client import AdminClient
     from ..models import CreatedToken, TokenInfo
 
-
-class TokenSettings(TypedDict, total=False):
-    """What a program says about one token (AccessToken's inputs but `username` and `name`)."""
-
-    ttl: int | None
-    token_type: str | None
-    rotate_before: int | None
-    keep_previous_for: int | None
-    rotation_trigger: str | None
-    adopt_token_id: str | None
-
-
-class TokenState(TokenSettings, total=False):
-    """One token as state holds it: its settings, who declared it, the live token, schedule."""
-
-    username: str
-    name: str
-    owner: str | None
-    token: str | None
-    token_id: str
-    expire_at: str | None
-    created_ts: str
-    read_only: bool
-    mark: str | None
-    previous_token: str | None
-    previous_token_id: str | None
-    previous_revoke_after: str | None
-    sweep_after: str | None
-    rotates_at: str | None
-
-
-SETTINGS = ("ttl", "token_type", "rotate_before", "keep_previous_for", "rotation_trigger")
-SETTINGS_ALL = (*SETTINGS, "adopt_token_id")
-# Settings whose change makes a new token (a new mark); the rest is bookkeeping or rotation.
-REPLACE_ON_CHANGE = ("ttl", "token_type", "adopt_token_id")
-# Settings of a managed token that change no token by themselves (a new `rotation_trigger`
-# value does rotate, but as an update: see `rotation_reason`).
-LOCAL_MANAGED = ("rotate_before", "keep_previous_for", "rotation_trigger")
-# The previous token of an overlapping rotation, as state; all None when none is kept.
-PREVIOUS = ("previous_token", "previous_token_id", "previous_revoke_after")
-# The live token's metadata, from the API.
-METADATA = ("token_id", "expire_at", "created_ts", "read_only", "token_type")
-KEEP_PREVIOUS_MIN = 0
-KEEP_PREVIOUS_MAX = rules.TTL_MAX
-# A rotation this close is announced by every preview (one line per token); later ones are
-# only in the `rotates_at` output, so a stack with many tokens stays quiet.
-ROTATION_NOTICE = timedelta(days=7)
-NOT_TRACKED = "cannot be combined with adopt_token_id"
-DEFAULT_TOKEN_TYPE = rules.DEFAULT_TOKEN_TYPE
-
-# The mark: `<name> [pulumi:<10 hex>]` is how MotherDuck shows a token created here.
-MARK_HEX = 10
-MARK_SUFFIX_LENGTH = len(" [pulumi:]") + MARK_HEX
-NAME_MAX = rules.TOKEN_NAME_MAX - MARK_SUFFIX_LENGTH
-_MARKED = re.compile(rf"(?P<name>.*) \[pulumi:(?P<mark>[0-9a-f]{{{MARK_HEX}}})\]", re.DOTALL)
-# POSTs of one token before giving up when each fails without an answer.
-MAX_POSTS = 3
-
-
-def owner_of(project: str, stack: str, parent: str, resource_name: str) -> str:
-    """The hidden `owner` input: a short hash of who declared the token, stable across runs."""
-    text = json.dumps([project, stack, parent, resource_name])
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def member_owner(owner: str, name: str) -> str:
-    """The owner of one token of a resource holding several (`owner` of the resource + name)."""
-    return hashlib.sha256(json.dumps([owner, name]).encode()).hexdigest()[:12]
-
-
-def token_mark(inputs: Mapping[str, Any]) -> str:
-    """The mark of the tokens one resource creates for one set of replace-relevant inputs.
-
-    An input change that replaces the token changes the mark, so a sweep never touches the
-    token being replaced; a rotation keeps the inputs, and so the mark.
-    """
-    ttl = rules.whole_number(inputs.get("ttl"))
-    parts = [
-        inputs.get("owner") or "",
-        inputs.get("username") or "",
-        inputs.get("name") or "",
-        "" if ttl is None else str(ttl),
-        inputs.get("token_type") or DEFAULT_TOKEN_TYPE,
-    ]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:MARK_HEX]
-
-
-def marked_name(name: str, mark: str) -> str:
-    """The name MotherDuck is given for a token the user named `name`."""
-    return f"{name} [pulumi:{mark}]"
-
-
-def split_marked(shown: str | None) -> tuple[str | None, str | None]:
-    """(the user's name, the mark) of a name as MotherDuck shows it; no mark: (shown, None)."""
-    found = _MARKED.fullmatch(shown or "")
-    if found is None:
-        return shown, None
-    return found["name"], found["mark"]
-
-
-def name_problems(value: Any, tracked: bool) -> list[str]:
-    """The token name rules, with room for the mark on tokens created here."""
-    problems = rules.token_name_problems(value)
-    if problems or tracked or not isinstance(value, str) or len(value) <= NAME_MAX:
-        return problems
-    return [
-        f"has {len(value)} characters; a token created by this stack has at most {NAME_MAX}, "
-        f"since MotherDuck gets it as '<name> [pulumi:<mark>]' ({MARK_SUFFIX_LENGTH} more)"
-    ]
-
-
-def settings_problems(inputs: dict[str, Any], username: Any) -> dict[str, list[str]]:
-    """Check one token's settings (`SETTINGS_ALL`), normalizing `inputs` in place.
-
-    Pure: fills in the default `token_type` (not for a tracked token, which keeps its own)
-    and turns whole numbers into int. Problems are keyed by setting name.
-    """
-    problems: dict[str, list[str]] = {}
-
-    def known(key: str) -> Any:
-        value = inputs.get(key)
-        return None if is_unknown(value) else value
-
-    tracking = inputs.get("adopt_token_id") is not None
-    if inputs.get("token_type") is None and not tracking:
-        inputs["token_type"] = DEFAULT_TOKEN_TYPE
-    elif known("token_type") is not None:
-        problems["token_type"] = rules.choice_problems(known("token_type"), rules.TOKEN_TYPES)
-    ttl = known("ttl")
-    if ttl is not None:
-        problems["ttl"] = rules.range_problems(ttl, rules.TTL_MIN, rules.TTL_MAX, "seconds")
-        inputs["ttl"] = rules.whole_number(ttl) if not problems["ttl"] else ttl
-    rotate = known("rotate_before")
-    if rotate is not None:
-        found = rules.range_problems(rotate, rules.ROTATE_BEFORE_MIN, rules.TTL_MAX, "seconds")
-        if not found and inputs.get("ttl") is None:
-            found = ["needs ttl: a token without expiry never rotates"]
-        elif not found and isinstance(inputs["ttl"], int) and rotate >= inputs["ttl"]:
-            ttl_text = rules.show(inputs["ttl"])
-            found = [f"{rules.show(rotate)} must be less than ttl ({ttl_text}) or every up rotates"]
-        problems["rotate_before"] = found
-        if not found:
-            inputs["rotate_before"] = rules.whole_number(rotate)
-    keep = known("keep_previous_for")
-    if keep is not None:
-        found = rules.range_problems(keep, KEEP_PREVIOUS_MIN, KEEP_PREVIOUS_MAX, "seconds")
-        problems["keep_previous_for"] = found
-        if not found:
-            inputs["keep_previous_for"] = rules.whole_number(keep)
-    trigger = known("rotation_trigger")
-    if trigger is not None and not isinstance(trigger, str):
-        problems["rotation_trigger"] = [
-            f"must be a string, got {trigger!r}; any change of it rotates the token"
-        ]
-    adopt = known("adopt_token_id")
-    if adopt is not None:
-        problems["adopt_token_id"] = adopt_problems(adopt, username)
-        for key in LOCAL_MANAGED:
-            if inputs.get(key) is not None:
-                problems.setdefault(key, []).append(
-                    f"{rules.show(inputs[key])} {NOT_TRACKED}: rotating a tracked token "
-                    "would revoke it; manage a token of your own to rotate it"
-                )
-    return problems
-
-
-def adopt_problems(value: Any, username: Any) -> list[str]:
-    """The rule of `adopt_token_id`: a token id, or `username/token_id` of this account."""
-    if not isinstance(value, str) or not value.strip():
-        return [f"must be a token id or username/token_id, got {value!r}"]
-    owner, _, token_id = value.rpartition("/")
-    if not token_id:
-        return [f"{value!r} has no token id after '/'"]
-    if owner and isinstance(username, str) and owner != username:
-        return [f"{value!r} names user {owner!r} but username is {username!r}"]
-    return []
-
-
-def span(delta: timedelta) -> str:
-    """A duration as people read a schedule: `3 d 4 h`, `5 h 10 min`, `12 min`, `40 s`."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min" if minutes else f"{seconds} s"
-
-
-def rotates_at(expire_at: Any, rotate_before: Any) -> str | None:
-    """When the first `pulumi up` rotates the token: `expire_at - rotate_before` (or None)."""
-    window = rules.whole_number(rotate_before)
-    if not isinstance(expire_at, str) or window is None:
-        return None
-    return format_timestamp(parse_timestamp(expire_at) - timedelta(seconds=window))
-
-
-def label(state: Mapping[str, Any]) -> str:
-    """How messages name a token: its id and the name the program gave it."""
-    return f"token {state.get('token_id')} ({state.get('name')!r})"
-
-
-def scheduled(outs: dict[str, Any]) -> dict[str, Any]:
-    """`outs` with `rotates_at` computed from its `expire_at` and `rotate_before`."""
-    outs["rotates_at"] = rotates_at(outs.get("expire_at"), outs.get("rotate_before"))
-    return outs
-
-
-def trigger_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    """A new, known `rotation_trigger` value (removing it rotates nothing)."""
-    trigger = news.get("rotation_trigger")
-    if trigger is None or is_unknown(trigger):
-        return False
-    return bool(trigger != olds.get("rotation_trigger"))
-
-
-def previous_due(olds: Mapping[str, Any], now: datetime) -> bool:
-    """Whether a previous token is held and its window has passed."""
-    if not olds.get("previous_token_id"):
-        return False
-    until = olds.get("previous_revoke_after")
-    return not isinstance(until, str) or parse_timestamp(until) <= now
-
-
-def keep_until(olds: Mapping[str, Any], keep: int, now: datetime) -> datetime | None:
-    """Until when a rotation at `now` keeps the old token (None: revoked at once).
-
-    Never past the old token's own expiry: an expired token is not kept, and a window that
-    outlasts it ends with it.
-    """
-    expire_at = olds.get("expire_at")
-    expires = parse_timestamp(expire_at) if isinstance(expire_at, str) else None
-    if keep <= 0 or (expires is not None and expires <= now):
-        return None
-    until = now + timedelta(seconds=keep)
-    return min(until, expires) if expires is not None else until
+__all__ = [
+    "DEFAULT_TOKEN_TYPE",
+    "KEEP_PREVIOUS_MAX",
+    "KEEP_PREVIOUS_MIN",
+    "LOCAL_MANAGED",
+    "MARK_HEX",
+    "MARK_SUFFIX_LENGTH",
+    "MAX_POSTS",
+    "METADATA",
+    "NAME_MAX",
+    "NOT_TRACKED",
+    "PREVIOUS",
+    "REPLACE_ON_CHANGE",
+    "ROTATION_NOTICE",
+    "SETTINGS",
+    "SETTINGS_ALL",
+    "Lifecycle",
+    "TokenSettings",
+    "TokenState",
+    "adopt_problems",
+    "due",
+    "expiry_reason",
+    "keep_until",
+    "label",
+    "marked_name",
+    "member_owner",
+    "metadata",
+    "name_problems",
+    "needs_update",
+    "owner_of",
+    "previous_due",
+    "rotates_at",
+    "rotation_reason",
+    "schedule",
+    "scheduled",
+    "settings_problems",
+    "span",
+    "split_marked",
+    "sweep_reason",
+    "token_mark",
+    "tracked_reason",
+    "trigger_changed",
+]
 
 
 def metadata(info: TokenInfo) -> dict[str, Any]:
@@ -281,104 +122,6 @@ def metadata(info: TokenInfo) -> dict[str, Any]:
         "read_only": info.read_only,
         "token_type": info.token_type,
     }
-
-
-def expiry_reason(olds: Mapping[str, Any], rotate_before: Any, now: datetime) -> str | None:
-    """Why the stored token must be replaced for its expiry (None: it need not yet)."""
-    expire_at = olds.get("expire_at")
-    if not isinstance(expire_at, str):
-        return None
-    when = parse_timestamp(expire_at)
-    if when <= now:
-        return f"{label(olds)} expired at {expire_at}"
-    window = rules.whole_number(rotate_before)
-    if window is not None and now + timedelta(seconds=window) >= when:
-        return f"{label(olds)} expires at {expire_at}, within rotate_before={window}s"
-    return None
-
-
-def rotation_reason(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
-    """Why this `up` rotates the token (expiry, `rotate_before`, a new `rotation_trigger`).
-
-    The one test of "rotate now" that both diff and update use, for every face.
-    """
-    why = expiry_reason(olds, news.get("rotate_before"), now)
-    if why is None and trigger_changed(olds, news):
-        why = f"{label(olds)}: rotation_trigger changed"
-    if why is None:
-        return None
-    keep = rules.whole_number(news.get("keep_previous_for")) or 0
-    if keep_until(olds, keep, now) is None:
-        how = "a new token, then the old one revoked"
-    else:
-        how = f"a new token; the old one stays valid as previous_token for {keep}s"
-    if olds.get("previous_token_id"):
-        how += f"; the previous token {olds['previous_token_id']} is revoked first"
-    return f"{why}; rotating now: {how}"
-
-
-def sweep_reason(olds: Mapping[str, Any], now: datetime) -> str:
-    """What an update does about `sweep_after` (a failed create's token that may exist)."""
-    until = str(olds.get("sweep_after"))
-    if parse_timestamp(until) > now:
-        return (
-            f"{label(olds)}: a create that failed without an answer may still land until "
-            f"{until}; this update waits for that (at most motherduck:lateRequestWait), "
-            "then revokes tokens with this resource's mark that state does not hold"
-        )
-    return (
-        f"{label(olds)}: revoking tokens with this resource's mark that state does not hold "
-        "(left by a create that failed without an answer, or by an interrupted run)"
-    )
-
-
-def due(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> list[str]:
-    """Why an `up` must call the API for this token now (empty: it need not)."""
-    rotation = rotation_reason(olds, news, now)
-    if rotation:
-        return [rotation]
-    found = []
-    if previous_due(olds, now):
-        found.append(
-            f"{label(olds)}: revoking previous token {olds['previous_token_id']} now, "
-            f"its keep_previous_for window ended at {olds.get('previous_revoke_after')}"
-        )
-    if isinstance(olds.get("sweep_after"), str):
-        found.append(sweep_reason(olds, now))
-    return found
-
-
-def schedule(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
-    """What later runs will do: a rotation within `ROTATION_NOTICE`, a previous token kept."""
-    found = []
-    at = rotates_at(olds.get("expire_at"), news.get("rotate_before"))
-    if at is not None and parse_timestamp(at) - now <= ROTATION_NOTICE:
-        found.append(
-            f"rotates in {span(parse_timestamp(at) - now)} (rotates_at {at}, "
-            f"expires {olds.get('expire_at')})"
-        )
-    if olds.get("previous_token_id"):
-        found.append(
-            f"previous token {olds['previous_token_id']} valid until the first "
-            f"`pulumi up` after {olds.get('previous_revoke_after')}"
-        )
-    return f"{label(olds)} " + "; ".join(found) if found else None
-
-
-def tracked_reason(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
-    """What preview says of a tracked token near or past its expiry (it is never rotated)."""
-    reason = expiry_reason(olds, news.get("rotate_before"), now)
-    if reason is None:
-        return None
-    return (
-        f"{reason}; it is tracked, not managed: remove adopt_token_id to let this stack "
-        "create its own token"
-    )
-
-
-def needs_update(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> bool:
-    """Whether a managed token whose settings keep its mark needs a write (or a record)."""
-    return any(olds.get(k) != news.get(k) for k in LOCAL_MANAGED) or bool(due(olds, news, now))
 
 
 class Lifecycle:

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .resources._token_rules import METADATA, SETTINGS_ALL
 from .state_edits import TYPE_PREFIX, UNKNOWN
 
 ACCOUNT = TYPE_PREFIX + "ServiceAccount"
@@ -50,6 +51,14 @@ TOKEN_OUTPUTS = ("tokens", "previous_tokens", "token_ids", "token_details")
 SECRET_OUTPUTS = ("tokens", "previous_tokens")
 # What of an AccessToken's outputs the account keeps outside `token_details`.
 NOT_DETAILS = ("token", "previous_token", "username", "name")
+# Every key of one token's `token_details`, as the one-step form records it: nulls included
+# (state drops an AccessToken's null outputs, but keeps nulls inside a map).
+DETAILS = tuple(
+    dict.fromkeys(
+        (*SETTINGS_ALL, "owner", *METADATA, "mark", "previous_token_id", "previous_revoke_after")
+        + ("sweep_after", "rotates_at")
+    )
+)
 SIDES = ("read_write", "read_scaling")
 # Pulumi's marker of a secret value in state: the value is then its `ciphertext`.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -160,6 +169,22 @@ def _rewire(resources: list[dict[str, Any]], into: dict[str, str], move: Move) -
             move.rewired.append(str(r["urn"]))
 
 
+def _in_order(resources: list[dict[str, Any]]) -> None:
+    """Refuse a state where a resource names one that is not before it (import would fail)."""
+    seen: set[str] = set()
+    for r in resources:
+        deps = r.get("propertyDependencies") or {}
+        needed = [r.get("parent"), r.get("deletedWith"), *(r.get("dependencies") or [])]
+        needed += [u for urns in deps.values() for u in urns or []]
+        missing = sorted({str(u) for u in needed if u and str(u) not in seen})
+        if missing:
+            raise MoveRefused(
+                f"{r['urn']} depends on {', '.join(missing)}, which state does not hold before "
+                "it; run `pulumi up` with the program's old form first"
+            )
+        seen.add(str(r["urn"]))
+
+
 def _unique(urns: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(urns))
 
@@ -215,22 +240,33 @@ def to_one_step(
             tokens={n: records[n].get("token") for n in names},
             previous_tokens={n: records[n].get("previous_token") for n in names},
             token_ids={n: records[n].get("token_id") for n in names},
-            token_details={
-                n: {
-                    k: v
-                    for k, v in records[n].items()
-                    if k not in NOT_DETAILS and not k.startswith("__")
-                }
-                for n in names
-            },
+            token_details={n: _details(records[n]) for n in names},
         )
         account["inputs"] = state["inputs"]
         account["outputs"] = outs
-        secret = {*(account.get("additionalSecretOutputs") or []), *SECRET_OUTPUTS}
-        account["additionalSecretOutputs"] = sorted(secret)
+        _registered(account, state)
+        secret = account.get("additionalSecretOutputs") or []
+        account["additionalSecretOutputs"] = [
+            *secret,
+            *(k for k in SECRET_OUTPUTS if k not in secret),
+        ]
     result["resources"] = [r for r in resources if str(r["urn"]) not in into]
     _rewire(result["resources"], into, move)
+    _in_order(result["resources"])
     return result, move
+
+
+def _details(outputs: dict[str, Any]) -> dict[str, Any]:
+    """An AccessToken's outputs as one entry of `token_details`."""
+    found = {k: v for k, v in outputs.items() if k not in NOT_DETAILS and not k.startswith("__")}
+    return {**dict.fromkeys(DETAILS), **found}
+
+
+def _registered(resource: dict[str, Any], state: dict[str, Any]) -> None:
+    """Take the program's dependencies and secret outputs, as the engine records them."""
+    for key in ("dependencies", "propertyDependencies", "additionalSecretOutputs"):
+        if state.get(key) is not None:
+            resource[key] = state[key]
 
 
 def _config_into(
@@ -311,11 +347,13 @@ def to_separate(
         urn = str(account["urn"])
         if urn in touched:
             account["inputs"] = touched[urn].get("inputs") or {}
+            _registered(account, touched[urn])
             _take_tokens(account, taken.get(urn, []))
     for new, account in placed:
         after = {str(account["urn"]), *_refs(new)}
         last = max(i for i, r in enumerate(resources) if str(r["urn"]) in after)
         resources.insert(last + 1, new)
+    _in_order(resources)
     return result, move
 
 
@@ -369,7 +407,7 @@ def _token_resource(
     new = _resource(urn, state, f"{account['id']}/{token_id}")
     new["outputs"].update(
         {
-            **details,
+            **{k: v for k, v in details.items() if v is not None},
             "username": account["id"],
             "name": name,
             "token_id": token_id,

@@ -349,8 +349,10 @@ def to_separate(
             account["inputs"] = touched[urn].get("inputs") or {}
             _registered(account, touched[urn])
             _take_tokens(account, taken.get(urn, []))
-    for new, account in placed:
-        after = {str(account["urn"]), *_refs(new)}
+    inserted: set[str] = set()
+    for new, account in placed:  # each after what it needs and those placed before it
+        after = {str(account["urn"]), *_refs(new), *inserted}
+        inserted.add(str(new["urn"]))
         last = max(i for i, r in enumerate(resources) if str(r["urn"]) in after)
         resources.insert(last + 1, new)
     _in_order(resources)
@@ -405,16 +407,16 @@ def _token_resource(
     details = outs["token_details"][name]
     token_id = outs["token_ids"][name]
     new = _resource(urn, state, f"{account['id']}/{token_id}")
-    new["outputs"].update(
-        {
-            **{k: v for k, v in details.items() if v is not None},
-            "username": account["id"],
-            "name": name,
-            "token_id": token_id,
-            "token": secrets["tokens"].get(name),
-            "previous_token": secrets["previous_tokens"].get(name),
-        }
-    )
+    outputs = {
+        **details,
+        "username": account["id"],
+        "name": name,
+        "token_id": token_id,
+        "token": secrets["tokens"].get(name),
+        "previous_token": secrets["previous_tokens"].get(name),
+    }
+    # State records no null output of a resource (only inside a map, as in `token_details`).
+    new["outputs"].update({k: v for k, v in outputs.items() if v is not None})
     return new
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from .. import rules
 from .._time import format_timestamp, parse_timestamp
 from ._base import is_unknown
-from ._token_rules import LOCAL_MANAGED, ROTATION_NOTICE
+from ._token_rules import ROTATION_NOTICE
 
 
 def span(delta: timedelta) -> str:
@@ -169,8 +169,3 @@ def tracked_reason(olds: Mapping[str, Any], news: Mapping[str, Any], now: dateti
         f"{reason}; it is tracked, not managed: remove adopt_token_id to let this stack "
         "create its own token"
     )
-
-
-def needs_update(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> bool:
-    """Whether a managed token whose settings keep its mark needs a write (or a record)."""
-    return any(olds.get(k) != news.get(k) for k in LOCAL_MANAGED) or bool(due(olds, news, now))

@@ -7,6 +7,10 @@ tests/e2e/programs/move_form (Pulumi 3.274.1), trimmed.
 from __future__ import annotations
 
 import copy
+import json
+import stat
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,7 +89,7 @@ def separate() -> dict[str, Any]:
 
 
 def step(op: str, urn: str, inputs: dict[str, Any] | None = None, **more: Any) -> dict[str, Any]:
-    state = {"urn": urn, "type": urn.split("::")[2], "inputs": inputs or {}, **more}
+    state = {"urn": urn, "type": urn.split("::")[2], "inputs": copy.deepcopy(inputs or {}), **more}
     return {"op": op, "urn": urn, "newState": state}
 
 
@@ -234,3 +238,54 @@ def test_refusals_name_what_and_change_nothing(edit: Any, match: str) -> None:
     with pytest.raises(MoveRefused, match=match):
         to_one_step(deployment, steps)
     assert deployment == kept
+
+
+def fake_pulumi(tmp_path: Path, deployment: dict[str, Any], steps: list[Any]) -> Path:
+    """A `pulumi` that answers export and preview from files and saves what is imported."""
+    (tmp_path / "export.json").write_text(json.dumps({"version": 3, "deployment": deployment}))
+    (tmp_path / "preview.json").write_text(json.dumps({"steps": steps}))
+    script = tmp_path / "pulumi"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, sys\n"
+        f"here = pathlib.Path({str(tmp_path)!r})\n"
+        "args = sys.argv[1:3]\n"
+        "if args == ['stack', 'export']: print((here / 'export.json').read_text())\n"
+        "elif args == ['preview', '--json']: print((here / 'preview.json').read_text())\n"
+        "elif args == ['stack', 'import']: (here / 'imported.json').write_text(sys.stdin.read())\n"
+        "else: sys.exit(f'unexpected: {sys.argv}')\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_the_command_saves_the_stack_then_imports_the_moved_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi = fake_pulumi(tmp_path, separate(), one_step_steps())
+    args = ["to-one-step", "--pulumi", str(pulumi), "--cwd", str(tmp_path)]
+    assert move_form.main([*args, "--dry-run"]) == 0
+    assert CI in capsys.readouterr().out
+    assert not (tmp_path / "imported.json").exists()
+    assert not list(tmp_path.glob("motherduck-move-*.json"))
+
+    assert move_form.main(args) == 0
+    assert "moved 2 resource(s) to-one-step" in capsys.readouterr().out
+    (backup,) = tmp_path.glob("motherduck-move-dev-*.json")
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert json.loads(backup.read_text())["deployment"] == separate()
+    imported = json.loads((tmp_path / "imported.json").read_text())
+    assert [r["urn"] for r in imported["deployment"]["resources"]] == [STACK, PROVIDER, ACCOUNT]
+
+
+def test_a_refusal_is_one_line_and_imports_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = one_step_steps()
+    steps[2]["op"] = "same"
+    pulumi = fake_pulumi(tmp_path, separate(), steps)
+    assert move_form.main(["to-one-step", "--pulumi", str(pulumi), "--cwd", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("refused: ") and len(err.strip().splitlines()) == 1
+    assert "nothing was changed" in err
+    assert not (tmp_path / "imported.json").exists()

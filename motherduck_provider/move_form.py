@@ -209,9 +209,12 @@ def to_one_step(
         ):
             continue
         account = by_urn.get(urn)
-        outs = dict((account or {}).get("outputs") or {})
-        if account is None or outs.get("token_details") is not None:
-            continue  # a new account, or one in the one-step form already
+        if account is None:
+            _refuse_other_urn(resources, urn, (state.get("inputs") or {}).get("username"))
+            continue  # a new account
+        outs = dict(account.get("outputs") or {})
+        if outs.get("token_details") is not None:
+            continue  # in the one-step form already
         state = _new_state(step)
         username = str(account["id"])
         found = _tokens_by_name(resources, username)
@@ -254,6 +257,16 @@ def to_one_step(
     _rewire(result["resources"], into, move)
     _in_order(result["resources"])
     return result, move
+
+
+def _refuse_other_urn(resources: list[dict[str, Any]], urn: str, username: Any) -> None:
+    """Refuse a program whose account has a new URN: the move keeps the account's URN."""
+    for r in resources:
+        if r.get("type") == ACCOUNT and _user(r.get("id")) == _user(username) and username:
+            raise MoveRefused(
+                f"the program declares account {username!r} as {urn} but state holds it as "
+                f"{r['urn']}; keep its resource name and parent so its URN stays"
+            )
 
 
 def _details(outputs: dict[str, Any]) -> dict[str, Any]:

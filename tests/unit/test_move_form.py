@@ -289,3 +289,11 @@ def test_a_refusal_is_one_line_and_imports_nothing(
     assert err.startswith("refused: ") and len(err.strip().splitlines()) == 1
     assert "nothing was changed" in err
     assert not (tmp_path / "imported.json").exists()
+
+
+def test_an_account_whose_urn_changed_is_refused() -> None:
+    steps = one_step_steps()
+    renamed = ACCOUNT.replace("::account", "::renamed")
+    steps[1] = step("create", renamed, ONE_STEP_INPUTS)
+    with pytest.raises(MoveRefused, match="keep its resource name and parent"):
+        to_one_step(separate(), steps)

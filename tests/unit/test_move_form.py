@@ -297,3 +297,15 @@ def test_an_account_whose_urn_changed_is_refused() -> None:
     steps[1] = step("create", renamed, ONE_STEP_INPUTS)
     with pytest.raises(MoveRefused, match="keep its resource name and parent"):
         to_one_step(separate(), steps)
+
+
+def test_an_account_holding_its_config_already_takes_its_tokens_only() -> None:
+    before = separate()
+    del before["resources"][4]  # no InstanceConfig: the account holds the configuration
+    account = before["resources"][2]
+    for values in (account["inputs"], account["outputs"]):
+        values.update(read_write=RW, read_scaling=RS)
+    moved, move = to_one_step(before, one_step_steps()[:3])
+    assert move.moved == [(CI, ACCOUNT)]
+    outs = moved["resources"][2]["outputs"]
+    assert (outs["read_write"], outs["read_scaling"], outs["token_ids"]) == (RW, RS, {"ci": "t-1"})

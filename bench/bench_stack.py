@@ -8,8 +8,8 @@ provider that makes no calls (`null_provider.py`: the engine's own cost). Both s
 by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_stack.py --accounts 10 100 [--latency 0.05] [--tokens 1]
-[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact]`. Loopback only; the emulator
-runs in this process. Figures, not a test: the machine's load moves them.
+[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact | --onestep]`. Loopback only; the
+emulator runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ class Phase:
     name: str
     args: tuple[str, ...]
 
-    def floor(self, accounts: int, tokens: int) -> int:
+    def floor(self, accounts: int, tokens: int, onestep: bool = False) -> int:
+        # The one-step form deletes the account alone: its tokens go with it.
         return {
             "up": accounts * (2 + tokens),
             "refresh": 2 * accounts,
-            "destroy": accounts * (1 + tokens),
+            "destroy": accounts * (1 if onestep else 1 + tokens),
         }.get(self.name, 0)
 
 
@@ -80,6 +81,7 @@ class Stack:
         extra_env: dict[str, str],
         timeout: float,
         compact: bool = False,
+        onestep: bool = False,
     ) -> None:
         self.mode = mode
         self.project = root / mode / "project"
@@ -103,6 +105,7 @@ class Stack:
             "prefix": mode[:4],
             "motherduck:apiUrl": server.url,
             "compact": str(compact).lower(),
+            "onestep": str(onestep).lower(),
         }
         for key, value in settings.items():
             self.run("config", "set", "--plaintext", key, value)
@@ -162,6 +165,7 @@ def bench(
     with_null: bool = True,
     fast_up: bool = False,
     compact: bool = False,
+    onestep: bool = False,
 ) -> dict[str, object]:
     rows = []
     with (
@@ -181,16 +185,24 @@ def bench(
                 extra_env,
                 timeout,
                 compact,
+                onestep,
             )
             if mode == "motherduck" or with_null
             else None
             for mode in ("motherduck", "null")
         )
         assert ours is not None
+        per_account = 1 if onestep else 1 + tokens + (not compact)
+        form = (
+            " (tokens and config in the account)"
+            if onestep
+            else " (config in the account)"
+            if compact
+            else " + 1 config"
+        )
         print(
-            f"\nN={accounts} accounts x (1 account + {tokens} token"
-            f"{' (config in the account)' if compact else ' + 1 config'}) = "
-            f"{accounts * (1 + tokens + (not compact))} resources; "
+            f"\nN={accounts} accounts x (1 account + {tokens} token{form}) = "
+            f"{accounts * per_account} resources; "
             f"added API latency {latency * 1000:.0f} ms; "
             f"--parallel {parallel or 'default (4 x CPUs)'}; "
             f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}",
@@ -208,7 +220,7 @@ def bench(
             mine = ours.measure(phase, server, env)
             engine = null.measure(phase, server, env) if null else Result(float("nan"), 0, 0.0)
             assert engine.calls == 0, "the null provider called the API"
-            floor = phase.floor(accounts, tokens)
+            floor = phase.floor(accounts, tokens, onestep)
             ratio = f"{mine.calls / floor:.2f}" if floor else ("1.00" if not mine.calls else "inf")
             in_flight = mine.busy / mine.seconds if mine.seconds else 0.0
             print(
@@ -233,6 +245,7 @@ def bench(
         "parallel": parallel,
         "env": extra_env,
         "compact": compact,
+        "onestep": onestep,
         "phases": rows,
     }
 
@@ -255,6 +268,11 @@ def main() -> None:
     parser.add_argument("--no-null", action="store_true", help="skip the no-call provider")
     parser.add_argument(
         "--compact", action="store_true", help="the account holds its config (no InstanceConfig)"
+    )
+    parser.add_argument(
+        "--onestep",
+        action="store_true",
+        help="one ServiceAccount per account holding its tokens and config (one resource)",
     )
     parser.add_argument(
         "--fast-up",
@@ -281,6 +299,7 @@ def main() -> None:
             not args.no_null,
             args.fast_up,
             args.compact,
+            args.onestep,
         )
         for n in args.accounts
     ]

@@ -30,8 +30,9 @@ class NullProvider(pulumi.dynamic.ResourceProvider):
         return CheckResult(news, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = [k for k in news if k != PROVIDER_KEY]
+        keys = [k for k in news if k not in (PROVIDER_KEY, "tokens")]
         changed = any(olds.get(k) != news.get(k) for k in keys)
+        changed = changed or news.get("tokens") != olds.get("token_settings")
         return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -47,6 +48,27 @@ class NullProvider(pulumi.dynamic.ResourceProvider):
                 token_type="read_write",
             )
             return CreateResult(f"{outs['username']}/{token_id}", outs)
+        if outs.get("tokens") is not None:  # the one-step form: outputs shaped like ours
+            names = sorted(outs["tokens"])
+            outs.update(
+                token_settings=outs["tokens"],
+                tokens={n: "x" * 40 for n in names},
+                previous_tokens=dict.fromkeys(names),
+                token_ids={n: str(uuid.uuid4()) for n in names},
+                token_details={
+                    n: {
+                        "token_type": "read_write",
+                        "expire_at": None,
+                        "created_ts": "2026-01-01T00:00:00.000Z",
+                        "read_only": False,
+                        "mark": "0123456789",
+                        "owner": "0123456789ab",
+                        "sweep_after": None,
+                        "rotates_at": None,
+                    }
+                    for n in names
+                },
+            )
         return CreateResult(str(outs["username"]), outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -59,10 +81,16 @@ class NullProvider(pulumi.dynamic.ResourceProvider):
 
 class NullAccount(Resource, module="bench", name="NullAccount"):
     def __init__(self, name: str, *, username: Any, **config: Any) -> None:
-        """`config`: `read_write` and `read_scaling` when the account holds its config."""
+        """`config`: `read_write` and `read_scaling` when the account holds its config, and
+        `tokens` in the one-step form (then the token secrets are secret outputs)."""
         props = {"username": username, "adopt": None, **config}
+        opts = None
+        if "tokens" in config:
+            props.update(token_settings=None, previous_tokens=None, token_ids=None)
+            props.update(token_details=None)
+            opts = pulumi.ResourceOptions(additional_secret_outputs=["tokens", "previous_tokens"])
         with pickler_restored():
-            super().__init__(NullProvider("account"), name, props)
+            super().__init__(NullProvider("account"), name, props, opts)
 
 
 class NullToken(Resource, module="bench", name="NullToken"):

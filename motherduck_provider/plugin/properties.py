@@ -16,7 +16,7 @@ from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime.rpc import UNKNOWN
 
 # Outputs that are always secrets, in the dynamic providers' spelling.
-SECRET_OUTPUTS = frozenset({"token", "previous_token"})
+SECRET_OUTPUTS = frozenset({"token", "previous_token", "tokens", "previous_tokens"})
 _UPPER = re.compile(r"[A-Z]")
 
 

@@ -129,7 +129,8 @@ class MotherDuckProvider(rpc.Provider):
     async def check(self, request: rpc.CheckRequest) -> rpc.CheckResponse:
         provider = self._provider(request.urn)
         olds, news = to_plain(request.old_inputs), to_plain(request.new_inputs)
-        if isinstance(provider, AccessTokenProvider) and not news.get("owner"):
+        holds_tokens = isinstance(provider, ServiceAccountProvider) and news.get("tokens")
+        if (isinstance(provider, AccessTokenProvider) or holds_tokens) and not news.get("owner"):
             stack, project, name = _urn_parts(request.urn)
             news["owner"] = olds.get("owner") or owner_of(project, stack, "", name)
         result = await self._run(lambda: provider.check(olds, news), request.urn)

@@ -221,3 +221,13 @@ def warn_plaintext_token(connection: Connection | None = None) -> None:
     plaintext = plaintext_token_keys(values, secret, keys)
     if plaintext:
         pulumi.log.warn(plaintext_token_warning(plaintext))
+
+
+def declared_owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
+    """The hidden `owner` input of a resource that creates tokens: who declared it (project,
+    stack, parent, resource name), hashed; it goes into the tokens' marks."""
+    from ._token_core import owner_of
+
+    parent = opts.parent if opts is not None else None
+    parent_name = str(getattr(parent, "_name", "") or "") if parent is not None else ""
+    return owner_of(pulumi.get_project(), pulumi.get_stack(), parent_name, resource_name)

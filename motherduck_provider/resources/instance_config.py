@@ -12,12 +12,11 @@ field by field, and refuses to shrink it unless `allow_downsize=True`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -32,7 +31,22 @@ from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
 from ..rules import InstanceSize
 from . import _held, _program
-from ._base import ProviderBase, failures, is_unknown, user_props, warn
+from ._base import ProviderBase, failures, is_unknown, user_props
+from ._duckling import (
+    SIDES,
+    as_props,
+    check_live,
+    config_outs,
+    duckling,
+    known_cooldown,
+    live_changes,
+    merged_side,
+    show,
+    shrinks,
+    side_matches,
+    side_problems,
+    write,
+)
 from ._pickle_guard import pickler_restored
 from ._trace_guard import stack_trace_trimmed
 from .service_account import account_holds_config, account_leaves, org_of
@@ -40,10 +54,26 @@ from .service_account import account_holds_config, account_leaves, org_of
 if TYPE_CHECKING:
     from ..models import DucklingConfig
 
-SIDES: dict[str, tuple[str, ...]] = {
-    "read_write": ("instance_size", "cooldown_seconds"),
-    "read_scaling": ("instance_size", "flock_size", "cooldown_seconds"),
-}
+# Re-exported: the rules moved to `_duckling`, callers of these names keep working.
+__all__ = [
+    "SIDES",
+    "InstanceConfig",
+    "InstanceConfigProvider",
+    "ReadScalingArgs",
+    "ReadScalingArgsDict",
+    "ReadWriteArgs",
+    "ReadWriteArgsDict",
+    "as_props",
+    "config_outs",
+    "duckling",
+    "known_cooldown",
+    "live_changes",
+    "merged_side",
+    "shrinks",
+    "side_matches",
+    "side_problems",
+    "validate",
+]
 # Hidden input from the program (popped by `check`, never stored): True when the account may
 # exist already and is not created by this program, so `check` reads its live config.
 MAY_EXIST = "__account_may_exist"
@@ -106,120 +136,6 @@ class ReadScalingArgs:
     stays, else takes the server's default for the size."""
 
 
-def _as_props(value: Any) -> Any:
-    """An args dataclass as a plain dict (Outputs inside are kept, not copied)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    return value
-
-
-def side_problems(side: str, value: Any) -> tuple[dict[str, Any] | Any, list[str]]:
-    """One side checked and normalized (whole numbers as int, unset keys dropped)."""
-    if value is None:
-        return value, ["is required (the API sets both sides in one call)"]
-    if is_unknown(value) and not isinstance(value, dict):
-        return value, []
-    if not isinstance(value, dict):
-        return value, [f"must be a mapping, got {value!r}"]
-    keys = SIDES[side]
-    problems = [
-        f"{k}: unknown setting (allowed: {', '.join(keys)})" for k in value if k not in keys
-    ]
-    clean = {k: v for k, v in value.items() if k in keys and v is not None}
-    size = clean.get("instance_size")
-    if size is None:
-        problems.append("instance_size: is required")
-    elif not is_unknown(size):
-        problems += [
-            f"instance_size: {p}" for p in rules.choice_problems(size, rules.INSTANCE_SIZES)
-        ]
-    if side == "read_scaling":
-        flock = clean.get("flock_size")
-        if flock is None:
-            problems.append("flock_size: is required")
-        elif not is_unknown(flock):
-            found = rules.range_problems(flock, rules.FLOCK_MIN, rules.FLOCK_MAX)
-            problems += [f"flock_size: {p}" for p in found]
-            if not found:
-                clean["flock_size"] = rules.whole_number(flock)
-    cooldown = clean.get("cooldown_seconds")
-    if cooldown is not None and not is_unknown(cooldown) and not is_unknown(size):
-        found = rules.cooldown_problems(size, cooldown)
-        problems += [p if p.startswith("cooldown") else f"cooldown_seconds: {p}" for p in found]
-        if not found:
-            clean["cooldown_seconds"] = rules.whole_number(cooldown)
-    return clean, problems
-
-
-def side_matches(desired: dict[str, Any], live: Any) -> bool:
-    """Whether the live side already is what the program asks for (unset cooldown: any)."""
-    if not isinstance(live, dict):
-        return False
-    return all(live.get(k) == v for k, v in desired.items())
-
-
-def merged_side(desired: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
-    """What to PUT for one side: an unset cooldown keeps the live one if the size is unchanged."""
-    body = dict(desired)
-    keep = live is not None and live.get("instance_size") == desired.get("instance_size")
-    if "cooldown_seconds" not in body and keep and live and live.get("cooldown_seconds"):
-        body["cooldown_seconds"] = live["cooldown_seconds"]
-    return body
-
-
-def known_cooldown(
-    desired: Any, reference: Any, *, new_account: bool = False
-) -> dict[str, Any] | Any:
-    """`desired` with its unset cooldown filled in when the value it will have is known.
-
-    `reference` is what the side is now (old inputs, or the live config of an adopted
-    account): same size, its cooldown stays; another size, or a `new_account`, gets the
-    size's default, which is what the server applies. Otherwise (nothing known, pulse, an
-    unknown size) `desired` is returned as it is.
-    """
-    if not isinstance(desired, dict) or "cooldown_seconds" in desired:
-        return desired
-    size = desired.get("instance_size")
-    if size not in rules.DEFAULT_COOLDOWN:
-        return desired
-    if isinstance(reference, dict) and not is_unknown(reference.get("instance_size")):
-        if reference.get("instance_size") != size:
-            return {**desired, "cooldown_seconds": rules.DEFAULT_COOLDOWN[size]}
-        kept = rules.whole_number(reference.get("cooldown_seconds"))
-        return {**desired, "cooldown_seconds": kept} if kept is not None else desired
-    if new_account:
-        return {**desired, "cooldown_seconds": rules.DEFAULT_COOLDOWN[size]}
-    return desired
-
-
-def live_changes(live: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """`(side.field, live, wanted)` for every field the write would change."""
-    changes = []
-    for side, keys in SIDES.items():
-        for key in keys:
-            old = live.get(side, {}).get(key)
-            new = wanted.get(side, {}).get(key)
-            if (
-                key == "cooldown_seconds"
-                and new is None
-                and wanted.get(side, {}).get("instance_size")
-                == live.get(side, {}).get("instance_size")
-            ):
-                continue  # unset and unknown: the server keeps the live value
-            if old != new:
-                changes.append((f"{side}.{key}", old, new))
-    return changes
-
-
-def shrinks(field: str, old: Any, new: Any) -> bool:
-    """Whether a change makes a Duckling smaller or the flock shorter."""
-    if field.endswith("instance_size"):
-        return rules.size_shrinks(old, new)
-    if field.endswith("flock_size"):
-        return isinstance(old, int) and isinstance(new, int) and new < old
-    return False
-
-
 def validate(news: dict[str, Any]) -> CheckResult:
     """The local rules for an InstanceConfig's inputs, normalized; no call, no side effect."""
     inputs = dict(news)
@@ -235,23 +151,6 @@ def validate(news: dict[str, Any]) -> CheckResult:
     if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
         problems["allow_downsize"] = [f"must be true or false, got {allow!r}"]
     return CheckResult(inputs, failures(problems))
-
-
-def _show(value: Any) -> str:
-    return "none" if value is None else rules.show(value)
-
-
-def duckling(data: dict[str, Any]) -> DucklingConfig:
-    """The API's config model; pydantic loads here, at the first API call, not with `check`."""
-    from ..models import DucklingConfig
-
-    return DucklingConfig.model_validate(data)
-
-
-def config_outs(username: str, config: DucklingConfig) -> dict[str, Any]:
-    """Outputs as the API reports them, server-filled cooldowns included."""
-    data = config.model_dump(mode="json", exclude_none=True)
-    return {"username": username, **data}
 
 
 class InstanceConfigProvider(ProviderBase):
@@ -270,54 +169,14 @@ class InstanceConfigProvider(ProviderBase):
         result = validate(news)
         if result.failures:
             return result
-        inputs = result.inputs
-        username = inputs.get("username")
-        creating = not olds or olds.get("username") != username
-        live: dict[str, Any] | None = None
-        adopting = creating and may_exist is True
-        if adopting and isinstance(username, str) and not is_unknown(username):
-            try:
-                live = config_outs(username, self.client().get_duckling_config(username))
-            except NotFoundError:
-                live = None  # not there (yet): nothing to take over
-        for side in SIDES:
-            reference = live.get(side) if live else (None if creating else olds.get(side))
-            inputs[side] = known_cooldown(
-                inputs[side], reference, new_account=creating and may_exist is False
-            )
-        found: list[CheckFailure] = []
-        if live is not None and not any(is_unknown(inputs[side]) for side in SIDES):
-            found = self._take_over(str(username), live, inputs)
-        return CheckResult(inputs, found)
-
-    @staticmethod
-    def _take_over(
-        username: str, live: dict[str, Any], inputs: dict[str, Any], kind: str = "InstanceConfig"
-    ) -> list[CheckFailure]:
-        """Say what taking over the live config changes; refuse a shrink not allowed."""
-        changes = live_changes(live, inputs)
-        if not changes:
-            return []
-        allowed = inputs.get("allow_downsize") is True
-        found = []
-        for field, old, new in changes:
-            if shrinks(field, old, new) and not allowed:
-                side, _, key = field.partition(".")
-                found.append(
-                    CheckFailure(
-                        side,
-                        f"{side}: {key} {_show(new)} would shrink the live {_show(old)} of "
-                        f"existing account {username!r}; set allow_downsize=True on this "
-                        f"{kind} to allow it, or ask for at least the live value",
-                    )
-                )
-        listed = "; ".join(f"{field}: {_show(old)} -> {_show(new)}" for field, old, new in changes)
-        verb = "would change" if found else "will change"
-        warn(
-            f"{kind} for existing account {username!r} {verb} its live Duckling "
-            f"configuration: {listed}"
+        found = check_live(
+            lambda username: self.client().get_duckling_config(username),
+            olds,
+            result.inputs,
+            may_exist=may_exist,
+            kind="InstanceConfig",
         )
-        return found
+        return CheckResult(result.inputs, found)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Username replaces; sizes, flock and cooldowns update in place."""
@@ -344,9 +203,8 @@ class InstanceConfigProvider(ProviderBase):
         client = self.client()
         try:
             if client.created_here(username):
-                body = {side: merged_side(inputs[side], None) for side in SIDES}
-                written = client.set_duckling_config(username, duckling(body))
-                return CreateResult(username, config_outs(username, written))
+                written = write(client, username, inputs, None)
+                return CreateResult(username, {"username": username, **written})
             # This answer decides what is written: at most seconds old, whatever refresh read.
             live = client.get_duckling_config(username, max_age=DECIDING_AGE)
             return CreateResult(username, self._apply(username, inputs, live))
@@ -364,10 +222,7 @@ class InstanceConfigProvider(ProviderBase):
 
     def _apply(self, username: str, inputs: dict[str, Any], live: DucklingConfig) -> dict[str, Any]:
         current = config_outs(username, live)
-        if all(side_matches(inputs[side], current[side]) for side in SIDES):
-            return current
-        body = duckling({side: merged_side(inputs[side], current[side]) for side in SIDES})
-        return config_outs(username, self.client().set_duckling_config(username, body))
+        return {"username": username, **write(self.client(), username, inputs, current)}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from `GET .../instances`; JSON NOT_FOUND means the account is gone."""
@@ -391,7 +246,7 @@ class InstanceConfigProvider(ProviderBase):
         rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
         summary = (
             f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "
-            f"x {_show(rs.get('flock_size'))}"
+            f"x {show(rs.get('flock_size'))}"
         )
         _held.hold(
             (org, id_.casefold()),
@@ -430,8 +285,8 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
     ) -> None:
         props: dict[str, Any] = {
             "username": username,
-            "read_write": _as_props(read_write),
-            "read_scaling": _as_props(read_scaling),
+            "read_write": as_props(read_write),
+            "read_scaling": as_props(read_scaling),
             "allow_downsize": allow_downsize,
         }
         _program.warn_plaintext_token(connection)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from pulumi.dynamic import (
 
 from .. import rules
 from .._time import format_timestamp
+from ..client import DECIDING_AGE
 from ..connection import Connection
 from ..errors import (
     BadRequestError,
@@ -28,10 +30,12 @@ from ..errors import (
     ServerError,
     TransportError,
 )
-from . import _held, _program
-from ._base import ProviderBase, failures, is_unknown, user_props, utcnow, warn
+from . import _account_tokens, _detailed_diff, _duckling, _held, _program
+from ._account_tokens import TokenArgsDict
+from ._base import ProviderBase, failures, is_unknown, notice, user_props, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
+from ._token_core import Lifecycle
 
 if TYPE_CHECKING:
     from .instance_config import (
@@ -71,6 +75,9 @@ INPUT_RULES = {
     "read_write": "with `read_scaling` or not at all; InstanceConfig's rules (see its fields)",
     "read_scaling": "with `read_write` or not at all; InstanceConfig's rules (see its fields)",
     "allow_downsize": "true or false",
+    "tokens": "a map of token name to AccessToken's settings (`token_type`, `ttl`, "
+    "`rotate_before`, `keep_previous_for`, `rotation_trigger`, `adopt_token_id`), each name and "
+    "setting with AccessToken's rule; an error names its path, e.g. `tokens.reader.ttl`",
 }
 
 
@@ -109,15 +116,13 @@ def validate(news: dict[str, Any]) -> CheckResult:
     """The local rules for a ServiceAccount's inputs, normalized; no call, no side effect.
 
     The Duckling configuration, when given, follows InstanceConfig's rules (both sides,
-    `allow_downsize`), checked by the same functions.
+    `allow_downsize`), checked by the same functions (`_duckling`).
     """
-    from . import instance_config as config
-
     news = dict(news)
     problems: dict[str, list[str]] = {}
     if holds_config(news) or news.get("allow_downsize") is not None:
         for side in CONFIG_SIDES:
-            news[side], problems[side] = config.side_problems(side, news.get(side))
+            news[side], problems[side] = _duckling.side_problems(side, news.get(side))
         allow = news.get("allow_downsize")
         if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
             problems["allow_downsize"] = [f"must be true or false, got {allow!r}"]
@@ -129,7 +134,11 @@ def validate(news: dict[str, Any]) -> CheckResult:
     adopt = news.get("adopt")
     if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
         problems["adopt"] = [f"must be true or false, got {adopt!r}"]
-    return CheckResult(news, failures(problems))
+    found = failures(problems)
+    if news.get("tokens") is not None:
+        news["tokens"], more = _account_tokens.check(news["tokens"], username)
+        found += more
+    return CheckResult(news, found)
 
 
 class ServiceAccountProvider(ProviderBase):
@@ -163,27 +172,13 @@ class ServiceAccountProvider(ProviderBase):
 
     def _check_config(self, olds: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
         """Fill in known cooldowns as InstanceConfig does; taking over an existing account
-        reads its live config, shows what changes and refuses a shrink not allowed."""
-        from . import instance_config as config
-
-        username = inputs.get("username")
-        creating = not olds or olds.get("username") != username
-        adopting = creating and inputs.get("adopt") is True
-        live: dict[str, Any] | None = None
-        if adopting and isinstance(username, str) and not is_unknown(username):
-            try:
-                live = config.config_outs(username, self.client().get_duckling_config(username))
-            except NotFoundError:
-                live = None
-        for side in CONFIG_SIDES:
-            reference = live.get(side) if live else (None if creating else olds.get(side))
-            inputs[side] = config.known_cooldown(
-                inputs[side], reference, new_account=creating and not adopting
-            )
-        if live is None or any(is_unknown(inputs[side]) for side in CONFIG_SIDES):
-            return []
-        return config.InstanceConfigProvider._take_over(
-            str(username), live, inputs, "ServiceAccount"
+        (`adopt`) reads its live config, shows what changes and refuses a shrink not allowed."""
+        return _duckling.check_live(
+            lambda username: self.client().get_duckling_config(username),
+            olds,
+            inputs,
+            may_exist=inputs.get("adopt") is True,
+            kind="ServiceAccount",
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -208,47 +203,70 @@ class ServiceAccountProvider(ProviderBase):
                 "(a protected account makes the update fail)"
             )
         changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
+        detailed: dict[str, str] = {}
         if holds_config(olds) or holds_config(news):
-            from .instance_config import side_matches
-
-            changed = changed or any(
-                is_unknown(news.get(side))
-                or not isinstance(news.get(side), dict)
-                or not side_matches(news[side], olds.get(side))
-                for side in CONFIG_SIDES
-            )
-        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+            for side in CONFIG_SIDES:
+                if (
+                    is_unknown(news.get(side))
+                    or not isinstance(news.get(side), dict)
+                    or not _duckling.side_matches(news[side], olds.get(side))
+                ):
+                    detailed[side] = "UPDATE"
+        if is_unknown(news.get("tokens")) and not isinstance(news.get("tokens"), dict):
+            detailed["tokens"] = "UPDATE"
+        elif not replaces and (_account_tokens.holds_tokens(olds) or news.get("tokens")):
+            steps = _account_tokens.plan(olds, news)
+            for step in steps:
+                if step.reason:  # a schedule is information; anything due needs attention
+                    (notice if step.kind == "same" else warn)(step.reason)
+            detailed.update(_account_tokens.detailed_diff(steps))
+        if bool(olds.get("adopt")) != bool(news.get("adopt")):
+            detailed["adopt"] = "UPDATE"
+        return _detailed_diff.diff_result(
+            changes=changed or bool(detailed),
+            replaces=replaces,
+            delete_before_replace=False,
+            detailed={**dict.fromkeys(replaces, "UPDATE_REPLACE"), **detailed},
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Create the account (see `_create_account`), then write its Duckling configuration
-        when it holds one: a PUT, with no read for an account this process created.
+        """Create the account (see `_create_account`), then, side by side, write its Duckling
+        configuration (a PUT, with no read for an account this process created) and create
+        its tokens.
 
-        A PUT that fails leaves the account created and recorded without the configuration,
-        with a warning: the next `pulumi up` sees the difference and writes it (an error here
-        would orphan the account, since a failed create records nothing).
+        A PUT or a token that fails leaves the account created and recorded without it, with
+        a warning: the next `pulumi up` sees the difference and finishes (an error here would
+        orphan the account and every token made, since a failed create records nothing).
         """
         created = self._create_account(props)
         inputs = user_props(props)
-        if not holds_config(inputs):
-            return created
         username = str(created.id)
-        try:
-            written = self._write_config(username, inputs, None)
-        except MotherDuckError as exc:
+        outs = dict(created.outs or {})
+        if not holds_config(inputs) and not _account_tokens.holds_tokens(inputs):
+            return created
+        config_job = {"config": lambda: self._write_config(username, inputs, None)}
+        extra = config_job if holds_config(inputs) else {}
+        if _account_tokens.holds_tokens(inputs):
+            lifecycle = Lifecycle(self.client(), self.late_wait())
+            recorded, done = _account_tokens.apply(lifecycle, username, {}, inputs, extra)
+            outs.update(_account_tokens.outputs(recorded), owner=inputs.get(_account_tokens.OWNER))
+        else:
+            done = _account_tokens.run_all(extra)
+        written = done.get("config")
+        if isinstance(written, MotherDuckError):
             warn(
                 f"service account {username!r} was created, but its Duckling configuration "
-                f"was not written ({exc}); run `pulumi up` again to write it"
+                f"was not written ({written}); run `pulumi up` again to write it"
             )
-            return CreateResult(username, {**(created.outs or {}), **dict.fromkeys(CONFIG_SIDES)})
-        return CreateResult(username, {**(created.outs or {}), **written})
+            outs.update(dict.fromkeys(CONFIG_SIDES))
+        elif isinstance(written, dict):
+            outs.update(written)
+        return CreateResult(username, outs)
 
     def _write_config(
         self, username: str, inputs: dict[str, Any], olds: dict[str, Any] | None
     ) -> dict[str, Any]:
         """PUT the configuration unless the live one (old outputs, or read) already is it."""
-        from ..client import DECIDING_AGE
-        from .instance_config import config_outs, duckling, merged_side, side_matches
-
         client = self.client()
         current: dict[str, Any] | None
         if olds is not None and all(isinstance(olds.get(s), dict) for s in CONFIG_SIDES):
@@ -256,21 +274,9 @@ class ServiceAccountProvider(ProviderBase):
         elif olds is None and client.created_here(username):
             current = None  # MotherDuck's initial config: write without reading
         else:
-            current = config_outs(
-                username, client.get_duckling_config(username, max_age=DECIDING_AGE)
-            )
-        if current is not None and all(
-            side_matches(inputs[side], current[side]) for side in CONFIG_SIDES
-        ):
-            return {side: current[side] for side in CONFIG_SIDES}
-        body = duckling(
-            {
-                side: merged_side(inputs[side], current[side] if current else None)
-                for side in CONFIG_SIDES
-            }
-        )
-        written = config_outs(username, client.set_duckling_config(username, body))
-        return {side: written[side] for side in CONFIG_SIDES}
+            live = client.get_duckling_config(username, max_age=DECIDING_AGE)
+            current = _duckling.config_outs(username, live)
+        return _duckling.write(client, username, inputs, current)
 
     def _create_account(self, props: dict[str, Any]) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.
@@ -355,8 +361,6 @@ class ServiceAccountProvider(ProviderBase):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh or adopt by id (the username); JSON NOT_FOUND is the only proof of "gone"."""
-        from .instance_config import config_outs
-
         try:
             live = self.client().get_duckling_config(id_)
         except NotFoundError:
@@ -368,18 +372,48 @@ class ServiceAccountProvider(ProviderBase):
         if props.get("adopt"):
             inputs["adopt"] = True
         if holds_config(props):  # the same answer is the configuration
-            outs = config_outs(id_, live)
+            outs = _duckling.config_outs(id_, live)
             inputs.update({side: outs[side] for side in CONFIG_SIDES})
             if props.get("allow_downsize") is not None:
                 inputs["allow_downsize"] = props["allow_downsize"]
-        return ReadResult(id_, self._outs(inputs), inputs)
+        outs = self._outs(inputs)
+        if _account_tokens.holds_tokens(props):
+            lifecycle = Lifecycle(self.client(), self.late_wait())
+            refreshed = _account_tokens.refresh(lifecycle, id_, {**props, "username": id_})
+            outs.update(_account_tokens.outputs(refreshed), owner=props.get("owner"))
+            inputs.update(tokens=_account_tokens.inputs_of(props), owner=props.get("owner"))
+        return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """`adopt` touches nothing remote; a changed configuration is one PUT."""
+        """`adopt` touches nothing remote; a changed configuration is one PUT; each token
+        added, removed, replaced or due for rotation is its own step, side by side with the PUT
+        (see `_account_tokens.apply`: a failed token step is retried by the next `up`)."""
         inputs = user_props(news)
         outs = self._outs(inputs)
-        if holds_config(inputs):
-            outs.update(self._write_config(id_, inputs, olds))
+        if not _account_tokens.holds_tokens(inputs) and not _account_tokens.holds_tokens(olds):
+            if holds_config(inputs):
+                outs.update(self._write_config(id_, inputs, olds))
+            return UpdateResult(outs)
+        extra = {"config": lambda: self._write_config(id_, inputs, olds)}
+        lifecycle = Lifecycle(self.client(), self.late_wait())
+        recorded, done = _account_tokens.apply(
+            lifecycle,
+            id_,
+            {**user_props(olds), "username": id_},
+            inputs,
+            extra if holds_config(inputs) else {},
+        )
+        written = done.get("config")
+        if isinstance(written, MotherDuckError):
+            warn(
+                f"the Duckling configuration of {id_!r} was not written ({written}); the "
+                "token changes were recorded: run `pulumi up` again to write it"
+            )
+            outs.update({side: olds.get(side) for side in CONFIG_SIDES})
+        elif isinstance(written, dict):
+            outs.update(written)
+        owner = olds.get(_account_tokens.OWNER) or inputs.get(_account_tokens.OWNER)
+        outs.update(_account_tokens.outputs(recorded), owner=owner)
         return UpdateResult(outs)
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
@@ -435,6 +469,19 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
     """The read/write Duckling when the account holds its configuration, else None."""
     read_scaling: pulumi.Output[dict[str, Any] | None]
     """The read-scaling flock when the account holds its configuration, else None."""
+    # `Any`: in the preview of an update the engine shows the inputs (settings) as outputs.
+    tokens: pulumi.Output[dict[str, Any] | None]
+    """Given: token name -> AccessToken's settings (`TokenArgsDict`). Output: token name -> the
+    token's secret (None when tracked), a Pulumi secret."""
+    token_ids: pulumi.Output[dict[str, str] | None]
+    """With `tokens`: each token's current id by name (a rotation changes it)."""
+    token_details: pulumi.Output[dict[str, dict[str, Any]] | None]
+    """With `tokens`: by name, what an AccessToken outputs but its secrets (expire_at,
+    created_ts, read_only, mark, rotates_at, previous_token_id, previous_revoke_after,
+    sweep_after...)."""
+    previous_tokens: pulumi.Output[dict[str, str | None] | None]
+    """With `tokens`: by name, the secret of the token before the last rotation while it is
+    kept (see `keep_previous_for`); a Pulumi secret."""
 
     def __init__(
         self,
@@ -445,21 +492,33 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         read_write: pulumi.Input[ReadWriteArgs | ReadWriteArgsDict] | None = None,
         read_scaling: pulumi.Input[ReadScalingArgs | ReadScalingArgsDict] | None = None,
         allow_downsize: pulumi.Input[bool] | None = None,
+        tokens: pulumi.Input[Mapping[str, pulumi.Input[TokenArgsDict]]] | None = None,
         connection: Connection | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`read_write` and `read_scaling` (both or neither): the account's Duckling
         configuration, held by the account itself instead of an `InstanceConfig`, with the
-        same rules (`allow_downsize` included): one resource and one step fewer per account."""
-        from .instance_config import _as_props
+        same rules (`allow_downsize` included): one resource and one step fewer per account.
 
+        `tokens` (name -> AccessToken's settings): the account's tokens, held by the account
+        too, each with every rule and guarantee of an AccessToken (marks, sweeps, rotation
+        with overlap, `adopt_token_id`); outputs `tokens`, `token_ids`, `token_details`,
+        `previous_tokens`. One resource, so one engine step, per account."""
         props: dict[str, Any] = {"username": username, "adopt": adopt}
         if read_write is not None or read_scaling is not None or allow_downsize is not None:
             props.update(
-                read_write=_as_props(read_write),
-                read_scaling=_as_props(read_scaling),
+                read_write=_duckling.as_props(read_write),
+                read_scaling=_duckling.as_props(read_scaling),
                 allow_downsize=allow_downsize,
             )
+        if tokens is not None:
+            props.update(tokens=tokens, owner=_program.declared_owner(resource_name, opts))
+            props.update(dict.fromkeys(_account_tokens.OUTPUTS))
+            props["tokens"] = tokens
+            secret = pulumi.ResourceOptions(
+                additional_secret_outputs=list(_account_tokens.SECRET_OUTPUTS)
+            )
+            opts = pulumi.ResourceOptions.merge(opts, secret)
         _program.warn_plaintext_token(connection)
         found = validate(_program.plain(props)).failures
         found += _program.claim_username(resource_name, username, connection)
@@ -467,3 +526,7 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         with pickler_restored(), stack_trace_trimmed():
             super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
         _program.remember_account(self.username, adopt)
+
+
+# Inside Pulumi's provider server: preview names what changes (`tokens.reader`, `read_write`).
+_detailed_diff.install()

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from motherduck_provider.errors import MotherDuckError, NotFoundError, ServerError
 from motherduck_provider.models import CreatedToken, TokenInfo
-from motherduck_provider.resources import AccessTokenProvider
+from motherduck_provider.resources import AccessTokenProvider, _token_core
 from motherduck_provider.resources import access_token as module
 from motherduck_provider.resources.access_token import _keep_until, _span, rotates_at
 
@@ -30,6 +30,7 @@ def ts(moment: datetime) -> str:
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(module, "utcnow", lambda: NOW)
+    monkeypatch.setattr(_token_core, "utcnow", lambda: NOW)
 
 
 OLDS: dict[str, Any] = {

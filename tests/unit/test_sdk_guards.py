@@ -249,3 +249,48 @@ def test_the_gate_stands_down_when_output_changed(
     (line,) = stand_down_lines(caplog)
     assert line.startswith("the program-side input check is off with pulumi ")
     assert "pulumi.Output takes (future, dependencies)" in line
+
+
+# --- detailed diffs from Pulumi's provider server ----------------------------------------------
+
+
+def test_detailed_diffs_reach_the_real_servers_response(real_server: types.ModuleType) -> None:
+    """`_detailed_diff` wraps the server's Diff: what a provider notes is in the response."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import proto
+
+    from motherduck_provider.resources import _detailed_diff
+
+    class Fake:
+        def diff(self, _id: str, _olds: Any, _news: Any) -> Any:
+            return _detailed_diff.diff_result(
+                changes=True,
+                replaces=[],
+                delete_before_replace=False,
+                detailed={"tokens.reader": "ADD", "read_write": "UPDATE"},
+            )
+
+    real_server.get_provider = lambda props, config: Fake()
+    assert _detailed_diff.install() is True and _detailed_diff.install() is True
+    props = struct_pb2.Struct()
+    props.update({"__provider": "x"})
+    servicer = object.__new__(real_server.DynamicResourceProviderServicer)
+    servicer._config = {}
+    request = proto.DiffRequest(id="etl", olds=props, news=props)
+    response = servicer.Diff(request, _Context())
+    assert response.hasDetailedDiff and response.changes == proto.DiffResponse.DIFF_SOME
+    kinds = {k: proto.PropertyDiff.Kind.Name(v.kind) for k, v in response.detailedDiff.items()}
+    assert kinds == {"tokens.reader": "ADD", "read_write": "UPDATE"}
+    assert all(v.inputDiff for v in response.detailedDiff.values())
+
+
+def test_no_detailed_diff_when_the_server_changed(
+    real_server: types.ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    from motherduck_provider.resources import _detailed_diff
+
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    del real_server.DynamicResourceProviderServicer
+    assert _detailed_diff.install() is False
+    (line,) = stand_down_lines(caplog)
+    assert line.startswith("detailed diffs is off with pulumi ")

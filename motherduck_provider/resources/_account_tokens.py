@@ -1,0 +1,344 @@
+"""The tokens a ServiceAccount holds (`tokens={name: settings}`): the map's face on `_token_core`.
+
+One resource then holds an account, its tokens and its Duckling configuration, so a stack of
+N accounts is N engine steps instead of 3N. Each token keeps every guarantee of a separate
+`AccessToken` because it runs the same lifecycle (`_token_core.Lifecycle`): this module only
+turns the map into per-token settings and states and back, plans what an `up` does per token
+(add, remove, replace, rotate/record) and runs those steps side by side.
+
+State, per account: `tokens` (name -> secret) and `previous_tokens` (name -> the secret kept
+by an overlapping rotation), both Pulumi secrets; `token_ids` (name -> id); `token_details`
+(name -> everything else AccessToken outputs: settings, metadata, mark, schedule), never a
+secret. A token whose create failed is not recorded, so the next `up` sees it missing and
+creates it (its mark lets that create sweep anything a lost answer made).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, TypedDict, TypeVar
+
+import pulumi
+from pulumi.dynamic import CheckFailure
+
+from ..errors import MotherDuckError
+from . import _token_core as core
+from ._base import is_unknown, utcnow, warn
+
+# Outputs of an account holding tokens; the first two hold secrets.
+OUTPUTS = ("tokens", "previous_tokens", "token_ids", "token_details")
+SECRET_OUTPUTS = ("tokens", "previous_tokens")
+# The hidden input from the program: who declared the account (see `core.owner_of`).
+OWNER = "owner"
+# Parts of a token's state kept elsewhere than `token_details`.
+_NOT_DETAILS = ("token", "previous_token", "username", "name")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# At most this many API calls of one account at once (the token POSTs and the config PUT).
+MAX_WORKERS = 4
+
+StepKind = Literal["add", "remove", "replace", "advance", "record", "same"]
+# How each step shows in preview (the engine's detailed-diff kinds).
+DIFF_KIND: dict[StepKind, str] = {
+    "add": "ADD",
+    "remove": "DELETE",
+    "replace": "UPDATE",
+    "advance": "UPDATE",
+    "record": "UPDATE",
+}
+
+
+class TokenArgsDict(TypedDict, total=False):
+    """One token of a ServiceAccount's `tokens` map: AccessToken's settings, by name."""
+
+    token_type: pulumi.Input[str]
+    """read_write (the default, unless adopt_token_id is set) or read_scaling."""
+    ttl: pulumi.Input[int]
+    """Seconds the token is valid from its creation; unset: it never expires."""
+    rotate_before: pulumi.Input[int]
+    """Rotate the token (in place) this many seconds before it expires; needs `ttl`."""
+    keep_previous_for: pulumi.Input[int]
+    """Seconds the token a rotation replaced stays valid, in `previous_tokens`."""
+    rotation_trigger: pulumi.Input[str]
+    """Any string; a new value rotates the token at the next `pulumi up`."""
+    adopt_token_id: pulumi.Input[str]
+    """Track an existing token (`username/token_id` or the bare id), its metadata only."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """What an `up` does to one named token, and why (for preview)."""
+
+    name: str
+    kind: StepKind
+    reason: str | None = None
+
+
+def holds_tokens(props: Mapping[str, Any]) -> bool:
+    """Whether these inputs (or outputs) carry tokens."""
+    return props.get("tokens") is not None or props.get("token_details") is not None
+
+
+def check(value: Any, username: Any) -> tuple[Any, list[CheckFailure]]:
+    """The `tokens` map checked and normalized; failures name the path (`tokens.x.ttl: ...`).
+
+    Pure, no call: each name follows AccessToken's `name` rule, each value its settings'.
+    """
+    if is_unknown(value) and not isinstance(value, Mapping):
+        return value, []
+    if not isinstance(value, Mapping):
+        return value, [
+            CheckFailure("tokens", f"tokens: must be a map of name to settings, got {value!r}")
+        ]
+    found: list[CheckFailure] = []
+    clean: dict[str, Any] = {}
+    for name, given in value.items():
+        path = f"tokens.{name}"
+        settings = {} if given is None else given
+        if is_unknown(settings) and not isinstance(settings, Mapping):
+            clean[name] = settings
+            continue
+        if not isinstance(settings, Mapping):
+            found.append(
+                CheckFailure("tokens", f"{path}: must be a map of settings, got {given!r}")
+            )
+            continue
+        unknown = sorted(k for k in settings if k not in core.SETTINGS_ALL)
+        if unknown:
+            allowed = ", ".join(core.SETTINGS_ALL)
+            found.append(
+                CheckFailure(
+                    "tokens", f"{path}: unknown setting {', '.join(unknown)} (allowed: {allowed})"
+                )
+            )
+        inputs = {k: v for k, v in settings.items() if k in core.SETTINGS_ALL and v is not None}
+        tracked = inputs.get("adopt_token_id") is not None
+        for problem in core.name_problems(name, tracked=tracked):
+            found.append(CheckFailure("tokens", f"{path}: name {problem}"))
+        for key, problems in core.settings_problems(inputs, username).items():
+            found += [CheckFailure("tokens", f"{path}.{key}: {p}") for p in problems]
+        clean[name] = inputs
+    return clean, found
+
+
+def declared(news: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each declared token's settings with its name, owner and account (`Lifecycle`'s inputs)."""
+    username = news.get("username")
+    owner = news.get(OWNER) or ""
+    found: dict[str, dict[str, Any]] = {}
+    for name, settings in (news.get("tokens") or {}).items():
+        settings = settings if isinstance(settings, Mapping) else {}
+        found[name] = {
+            **{k: settings.get(k) for k in core.SETTINGS_ALL},
+            "username": username,
+            "name": name,
+            "owner": core.member_owner(str(owner), name),
+        }
+    return found
+
+
+def states(olds: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each recorded token's state, assembled from the account's outputs."""
+    secrets = olds.get("tokens") or {}
+    previous = olds.get("previous_tokens") or {}
+    return {
+        name: {
+            **details,
+            "username": olds.get("username"),
+            "name": name,
+            "token": secrets.get(name),
+            "previous_token": previous.get(name),
+        }
+        for name, details in (olds.get("token_details") or {}).items()
+    }
+
+
+def outputs(recorded: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The account's token outputs from each token's state (`OUTPUTS`)."""
+    names = sorted(recorded)
+    return {
+        "tokens": {n: recorded[n].get("token") for n in names},
+        "previous_tokens": {n: recorded[n].get("previous_token") for n in names},
+        "token_ids": {n: recorded[n].get("token_id") for n in names},
+        "token_details": {
+            n: {k: v for k, v in recorded[n].items() if k not in _NOT_DETAILS} for n in names
+        },
+    }
+
+
+def inputs_of(olds: Mapping[str, Any]) -> dict[str, Any]:
+    """The `tokens` input as state records it (for refresh's inputs)."""
+    details = olds.get("token_details") or {}
+    return {
+        name: {k: d.get(k) for k in core.SETTINGS_ALL if d.get(k) is not None}
+        for name, d in details.items()
+    }
+
+
+def plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Step]:
+    """One step per token named before or now; reasons are what preview says. No call."""
+    now = utcnow()
+    old, new = states(olds), declared(news)
+    steps = [Step(name, "remove") for name in sorted(old) if name not in new]
+    for name in sorted(new):
+        if name not in old:
+            steps.append(Step(name, "add"))
+            continue
+        was, wanted = old[name], new[name]
+        tracked = bool(wanted["adopt_token_id"]) and (
+            was.get("adopt_token_id") == wanted["adopt_token_id"]
+        )
+        if tracked:
+            changed = any(was.get(k) != wanted.get(k) for k in ("ttl", "rotate_before"))
+            reason = core.tracked_reason(was, wanted, now)
+            steps.append(Step(name, "record" if changed else "same", reason))
+            continue
+        if any(was.get(k) != wanted.get(k) for k in core.REPLACE_ON_CHANGE):
+            steps.append(Step(name, "replace"))
+            continue
+        due = core.due(was, wanted, now)
+        if due:
+            steps.append(Step(name, "advance", "; ".join(due)))
+        elif any(was.get(k) != wanted.get(k) for k in core.LOCAL_MANAGED):
+            steps.append(Step(name, "advance"))
+        else:
+            steps.append(Step(name, "same", core.schedule(was, wanted, now)))
+    return steps
+
+
+def token_path(name: str) -> str:
+    """The property path of one token as the engine reads it: `tokens.reader`, or
+    `tokens["my token"]` for a name that is not a plain identifier."""
+    return f"tokens.{name}" if _PLAIN.fullmatch(name) else f"tokens[{json.dumps(name)}]"
+
+
+def detailed_diff(steps: list[Step]) -> dict[str, str]:
+    """Property path (`token_path`) -> the kind of change preview shows."""
+    return {token_path(s.name): DIFF_KIND[s.kind] for s in steps if s.kind != "same"}
+
+
+_T = TypeVar("_T")
+
+
+def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckError]:
+    """Run the jobs side by side (at most `MAX_WORKERS`); each result, or its API error."""
+    if not jobs:
+        return {}
+
+    def guarded(job: Callable[[], _T]) -> _T | MotherDuckError:
+        try:
+            return job()
+        except MotherDuckError as exc:
+            return exc
+
+    if len(jobs) == 1:
+        return {key: guarded(job) for key, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
+        futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def create_job(
+    lifecycle: core.Lifecycle, username: str, wanted: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
+    """A new token: minted with its mark, or tracked by `adopt_token_id`."""
+    if wanted.get("adopt_token_id"):
+        return lambda: lifecycle.track(username, wanted)
+    return lambda: lifecycle.create(username, wanted)
+
+
+def apply(
+    lifecycle: core.Lifecycle,
+    username: str,
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    extra: Mapping[str, Callable[[], Any]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Carry out `plan` (and the `extra` jobs, such as the config PUT) side by side.
+
+    Returns each token's new state and the results of `extra`. A token whose step failed keeps
+    its old state (or, if new, stays unrecorded) with a warning, so the next `up` tries again
+    and the secrets other steps made are not lost with a failed update.
+    """
+    old, new = states(olds), declared(news)
+    jobs: dict[str, Callable[[], Any]] = {f"extra:{k}": job for k, job in (extra or {}).items()}
+    result: dict[str, dict[str, Any]] = {}
+    for step in plan(olds, news):
+        name = step.name
+        if step.kind == "same":
+            result[name] = {**old[name], **{k: new[name][k] for k in core.LOCAL_MANAGED}}
+        elif step.kind == "add":
+            jobs[name] = create_job(lifecycle, username, new[name])
+        elif step.kind == "remove":
+            jobs[name] = partial(_revoke, lifecycle, username, old[name])
+        elif step.kind == "replace":
+            jobs[name] = _replace_job(lifecycle, username, old[name], new[name])
+        elif step.kind == "record":
+            result[name] = core.Lifecycle.record_tracked(old[name], new[name])
+        else:
+            jobs[name] = partial(_advance, lifecycle, username, old[name], new[name])
+    done = run_all(jobs)
+    for key, outcome in done.items():
+        if key.startswith("extra:"):
+            continue
+        if isinstance(outcome, MotherDuckError):
+            what = "created" if key not in old else "updated"
+            warn(
+                f"token {key!r} of service account {username!r} was not {what} ({outcome}); "
+                "run `pulumi up` again to finish it"
+            )
+            if key in old:
+                result[key] = old[key]
+        elif isinstance(outcome, dict):
+            result[key] = outcome
+    return result, {k.removeprefix("extra:"): v for k, v in done.items() if k.startswith("extra:")}
+
+
+def _revoke(lifecycle: core.Lifecycle, username: str, was: dict[str, Any]) -> None:
+    lifecycle.revoke(username, str(was["token_id"]), was)
+
+
+def _advance(
+    lifecycle: core.Lifecycle, username: str, was: dict[str, Any], wanted: dict[str, Any]
+) -> dict[str, Any]:
+    return lifecycle.advance(username, str(was["token_id"]), was, wanted)
+
+
+def _replace_job(
+    lifecycle: core.Lifecycle, username: str, was: dict[str, Any], wanted: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
+    """A token whose mark-relevant settings changed: the new one first, then the old revoked."""
+
+    def replace() -> dict[str, Any]:
+        made = create_job(lifecycle, username, wanted)()
+        try:  # as a replaced AccessToken's delete does, a tracked token included
+            lifecycle.revoke(username, str(was["token_id"]), was)
+        except MotherDuckError as exc:
+            warn(
+                f"token {was.get('token_id')} of {username!r} was replaced by "
+                f"{made.get('token_id')} but could not be revoked ({exc}); revoke it by hand"
+            )
+        return made
+
+    return replace
+
+
+def refresh(
+    lifecycle: core.Lifecycle, username: str, olds: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each recorded token refreshed from one list of the account's tokens; gone ones dropped
+    (the next `up` creates them again). Never writes."""
+    recorded = states(olds)
+    if not recorded:
+        return {}
+    live = lifecycle.client.list_tokens(username)
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in recorded.items():
+        outs = lifecycle.refresh(username, state, live)
+        if outs is not None:
+            found[name] = outs
+    return found

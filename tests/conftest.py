@@ -28,8 +28,13 @@ ADMIN_TOKEN = "md-emulator-test-admin-token"
 
 @pytest.fixture(autouse=True)
 def _no_held_warnings() -> Iterator[None]:
-    """Warnings one test's deletes held (`resources/_held.py`) never reach another's output."""
+    """Warnings one test's deletes held (`resources/_held.py`) never reach another's output,
+    and what one test's providers saw of a "run" (accounts declared, leaving, holding their
+    config: `service_account.reset_run`) never silences another's warnings."""
     yield
+    accounts = sys.modules.get("motherduck_provider.resources.service_account")
+    if accounts is not None:
+        accounts.reset_run()
     held = sys.modules.get("motherduck_provider.resources._held")
     if held is not None:
         with held._lock:

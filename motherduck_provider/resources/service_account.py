@@ -62,6 +62,14 @@ _leaving: set[tuple[str, str]] = set()
 # an InstanceConfig of the same account leaving the stack then has nothing to warn about.
 _holding: set[tuple[str, str]] = set()
 
+
+def reset_run() -> None:
+    """Forget what this process saw of a run: a new run (or test) starts from nothing."""
+    with _run_lock:
+        _declared.clear()
+        _leaving.clear()
+        _holding.clear()
+
 # The Duckling configuration a ServiceAccount may hold (the rules are InstanceConfig's).
 CONFIG_SIDES = ("read_write", "read_scaling")
 # Inputs whose change makes a new account (the old one is deleted); the rest update in place.

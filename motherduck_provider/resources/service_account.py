@@ -70,6 +70,7 @@ def reset_run() -> None:
         _leaving.clear()
         _holding.clear()
 
+
 # The Duckling configuration a ServiceAccount may hold (the rules are InstanceConfig's).
 CONFIG_SIDES = ("read_write", "read_scaling")
 # Inputs whose change makes a new account (the old one is deleted); the rest update in place.

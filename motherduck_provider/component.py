@@ -8,7 +8,7 @@ grows by adding a definition rather than by repeating resource boilerplate.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, NamedTuple, TypedDict
+from typing import Any, ClassVar, NamedTuple, TypedDict, cast
 
 import pulumi
 
@@ -73,6 +73,9 @@ INPUT_DOCS = {
     "configuration (see `InstanceConfig.allowDownsize`).",
     "config_in_account": "Hold the Duckling configuration in the ServiceAccount itself (2 + T "
     "resources instead of 3 + T); the default keeps the InstanceConfig child.",
+    "one_step": "Hold the tokens and the Duckling configuration in the ServiceAccount itself "
+    "(its `tokens` input): one resource, so one engine step, per account; the default keeps "
+    "one AccessToken child per token.",
 }
 """The component's inputs, described for the package schema (`plugin.schema`)."""
 
@@ -92,9 +95,14 @@ class ManagedAccount(pulumi.ComponentResource):
     tokens: dict[str, AccessToken]
     """The `AccessToken` children by token name; exported as `token_ids` (name -> token id)."""
     ducklings: InstanceConfig | None
-    """The `InstanceConfig` child; None without `ducklings` or with `config_in_account=True`."""
+    """The `InstanceConfig` child; None without `ducklings`, or with `config_in_account=True`
+    or `one_step=True`."""
     username: pulumi.Output[str]
     """The account's username (the `ServiceAccount`'s output)."""
+    token_ids: pulumi.Output[dict[str, str]]
+    """Token name -> the current token id, in either form."""
+    token_secrets: pulumi.Output[dict[str, str]]
+    """Token name -> the token's secret, in either form; a Pulumi secret."""
     children: ClassVar[ChildKinds] = DYNAMIC_CHILDREN
     """The resource classes of the children (the plugin's subclass changes only this)."""
 
@@ -110,6 +118,7 @@ class ManagedAccount(pulumi.ComponentResource):
         connection: Connection | None = None,
         allow_downsize: bool = False,
         config_in_account: bool = False,
+        one_step: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`config_in_account=True`: the `ServiceAccount` holds the Duckling configuration
@@ -130,11 +139,21 @@ class ManagedAccount(pulumi.ComponentResource):
             allow_downsize: With `adopt`, let `ducklings` shrink the live configuration.
             config_in_account: Put `ducklings` on the `ServiceAccount` instead of an
                 `InstanceConfig` child: one resource fewer per account.
+            one_step: Put `tokens` and `ducklings` on the `ServiceAccount` (its `tokens`,
+                `read_write`, `read_scaling`): the account is one resource, one engine step;
+                `tokens` (the children) is then empty and `ducklings` None; read the tokens
+                from `token_ids` and `token_secrets`.
         """
         with stack_trace_trimmed():
             super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        held = ducklings if config_in_account else None
+        held = ducklings if config_in_account or one_step else None
+        in_account: dict[str, Any] = {}
+        if one_step:  # the settings as the account's `tokens` takes them: unset ones left out
+            in_account["tokens"] = {
+                name: {k: v for k, v in spec.items() if v is not None}
+                for name, spec in (tokens or {}).items()
+            }
         self.account = self.children.account(
             resource_name,
             username=username,
@@ -144,6 +163,7 @@ class ManagedAccount(pulumi.ComponentResource):
             allow_downsize=(allow_downsize or None) if held else None,
             connection=connection,
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            **in_account,
         )
         self.username = self.account.username
         self.tokens = {
@@ -160,9 +180,26 @@ class ManagedAccount(pulumi.ComponentResource):
                 opts=child,
             )
             for name, spec in (tokens or {}).items()
+            if not one_step
         }
+        if one_step:
+            self.token_ids = self.account.token_ids.apply(lambda ids: dict(ids or {}))
+            self.token_secrets = pulumi.Output.secret(
+                self.account.tokens.apply(lambda found: dict(found or {}))
+            )
+        else:
+            self.token_ids = cast(
+                pulumi.Output[dict[str, str]],
+                pulumi.Output.from_input({n: t.token_id for n, t in self.tokens.items()}),
+            )
+            self.token_secrets = pulumi.Output.secret(
+                cast(
+                    pulumi.Output[dict[str, str]],
+                    pulumi.Output.from_input({n: t.token for n, t in self.tokens.items()}),
+                )
+            )
         self.ducklings = None
-        if ducklings is not None and not config_in_account:
+        if ducklings is not None and not (config_in_account or one_step):
             self.ducklings = self.children.config(
                 resource_name,
                 username=self.account.username,
@@ -172,8 +209,5 @@ class ManagedAccount(pulumi.ComponentResource):
                 connection=connection,
                 opts=child,
             )
-        outputs: dict[str, Any] = {
-            "username": self.username,
-            "token_ids": {n: t.token_id for n, t in self.tokens.items()},
-        }
+        outputs: dict[str, Any] = {"username": self.username, "token_ids": self.token_ids}
         self.register_outputs(outputs)

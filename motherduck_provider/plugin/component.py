@@ -27,7 +27,7 @@ from . import schema
 from .properties import SECRET_OUTPUTS, camel, snake, to_engine
 
 COMPONENT = schema.token("ManagedAccount")
-FLAGS = ("adopt", "protect", "allow_downsize", "config_in_account")
+FLAGS = ("adopt", "protect", "allow_downsize", "config_in_account", "one_step")
 """Inputs the composition branches on: they must be known when the component is declared."""
 
 
@@ -165,8 +165,8 @@ async def construct(request: rpc.ConstructRequest) -> rpc.ConstructResponse:
     team = PluginManagedAccount(request.name, **args, opts=request.options)
     outputs = {
         "username": team.username,
-        "tokenIds": pulumi.Output.from_input({n: t.token_id for n, t in team.tokens.items()}),
-        "tokens": pulumi.Output.from_input({n: t.token for n, t in team.tokens.items()}),
+        "tokenIds": team.token_ids,
+        "tokens": team.token_secrets,
     }
     state = {key: await _state(value) for key, value in outputs.items()}
     if not await team.account.id.is_known():

@@ -68,3 +68,38 @@ def test_compact_form_and_moving_an_existing_stack_to_it(
     assert len(stack.resources("motherduck:ServiceAccount")) == 2
     assert len(stack.resources("motherduck:AccessToken")) == 2
     stack.destroy()
+
+
+def test_one_step_managed_account_and_switching_an_existing_stack_to_it(
+    emulator: EmulatorServer, emulator_stack: Any
+) -> None:
+    """`ManagedAccount(one_step=True)`: the account holds its token and config, so each
+    account is the component and one resource. Setting it on an existing stack makes the
+    token in the account before the `AccessToken` child's is revoked; no account is made
+    again and no token is left behind."""
+    stack = emulator_stack(MANAGED)
+    stack.up()
+    before = {a: {t.id for t in emulator.store.list_tokens(a)} for a in ("managed_0", "managed_1")}
+
+    stack.run("config", "set", "oneStep", "true")
+    start = len(emulator.store.requests)
+    stack.up()
+    assert sorted(operations(emulator, start)) == sorted(
+        [GET_CONFIG, "users-listTokens", "users-createToken", "users-deleteToken"] * 2
+    )
+    assert stack.resources("motherduck:AccessToken") == []
+    assert stack.resources("motherduck:InstanceConfig") == []
+    for account in stack.resources("motherduck:ServiceAccount"):
+        username = account["outputs"]["username"]
+        ids = set(account["outputs"]["token_ids"].values())
+        assert {t.id for t in emulator.store.list_tokens(username)} == ids
+        assert not ids & before[username]
+        assert account["outputs"]["read_scaling"]["flock_size"] == 2
+    start = len(emulator.store.requests)
+    stack.preview("--expect-no-changes")
+    assert len(emulator.store.requests) == start
+
+    start = len(emulator.store.requests)
+    stack.destroy()
+    assert operations(emulator, start) == ["users-delete"] * 2  # the tokens go with it
+    assert not emulator.store.users

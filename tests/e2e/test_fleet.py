@@ -113,6 +113,8 @@ def assert_fleet_matches(emulator: EmulatorServer, fleet: FleetProject, shards: 
         mine = [r["id"] for r in ours if r["type"].endswith(":ServiceAccount")]
         accounts += mine
         tokens += [r["outputs"]["token_id"] for r in ours if r["type"].endswith(":AccessToken")]
+        for r in ours:  # the one-step form: the account holds its tokens
+            tokens += (r["outputs"].get("token_ids") or {}).values()
         for r in ours:  # every resource sits in the shard that owns its account
             assert r["outputs"]["username"] in mine, (k, r["urn"])
     duplicated = [name for name, n in Counter(accounts).items() if n > 1]

@@ -234,6 +234,11 @@ def _component_change(name: str) -> str:
         return "update in place (a resource option; no API call)"
     if name == "config_in_account":
         return "moves the configuration: the `InstanceConfig` is dropped, the account updated"
+    if name == "one_step":
+        return (
+            "the account updated with its tokens and configuration: new tokens are made, the "
+            "`AccessToken` children's revoked; no account is re-created"
+        )
     return "declare the objects anew instead (nothing moves between organizations)"
 
 

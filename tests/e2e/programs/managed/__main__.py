@@ -1,7 +1,8 @@
 """`count` ManagedAccounts (default 2) `managed_<i>`, one token and a Duckling config each.
 
 Stack config: `configInAccount` (false): the account holds its config instead of an
-InstanceConfig child; `flock` (2): the read-scaling flock size.
+InstanceConfig child; `oneStep` (false): the account holds its tokens and config (one
+resource); `flock` (2): the read-scaling flock size.
 """
 
 import pulumi
@@ -21,4 +22,5 @@ for i in range(config.get_int("count") or 2):
         },
         protect=False,
         config_in_account=config.get_bool("configInAccount") or False,
+        one_step=config.get_bool("oneStep") or False,
     )

@@ -92,6 +92,18 @@ def pulumi_env(pulumi_bin: Path, pulumi_work_dir: Path) -> dict[str, str]:
     return env
 
 
+def pythons() -> list[str]:
+    """The supported Pythons this machine has (scripts/find-python), this test's among them."""
+    found = []
+    for version in release.PYTHONS:
+        proc = subprocess.run(["bash", REPO_ROOT / "scripts" / "find-python", version],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if proc.returncode == 0:
+            found.append(proc.stdout.strip())
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" in release.PYTHONS
+    return found or [sys.executable]
+
+
 def test_plugin_package_installs_and_serves_a_yaml_program(
     dist: Path,
     pulumi_env: dict[str, str],
@@ -114,6 +126,18 @@ def test_plugin_package_installs_and_serves_a_yaml_program(
             sdk = (site / "pulumi").rglob("*.py")
             assert not [p for p in sdk if left_out in p.read_text()], f"pulumi uses {left_out}"
 
+    for python in pythons():  # each Python's site-packages loads the compiled dependencies
+        env = {**os.environ, "MOTHERDUCK_PLUGIN_PYTHON": python}
+        schema = json.loads(run(installed / PLUGIN, "schema", env=env))
+        assert schema["version"] == VERSION, python
+    wrong = subprocess.run([installed / PLUGIN], env={**os.environ, "MOTHERDUCK_PLUGIN_PYTHON":
+                           "/bin/false"}, capture_output=True, text=True, check=False)  # fmt: skip
+    assert (wrong.returncode, wrong.stdout) == (1, "")
+    assert wrong.stderr == (
+        "pulumi-resource-motherduck: MOTHERDUCK_PLUGIN_PYTHON=/bin/false is not a Python "
+        "3.11, 3.12, 3.13\n"
+    )
+
     calls = len(emulator.store.requests)
     preview = stack.preview()
     assert "+ 3 to create" in preview.stdout, preview.stdout
@@ -123,8 +147,8 @@ def test_plugin_package_installs_and_serves_a_yaml_program(
     assert list(emulator.store.users.get("package_svc").tokens) == [outputs["tokenId"]]
     assert stack.outputs()["token"] == "[secret]"
     (account,) = stack.resources("motherduck:index:ServiceAccount")
-    provider = [r for r in stack.resources("pulumi:providers:motherduck")]
-    assert provider and account["provider"].startswith(provider[0]["urn"])
+    (provider,) = stack.resources("pulumi:providers:motherduck")
+    assert account["provider"].startswith(provider["urn"])
     stack.destroy()
     assert not emulator.store.has_user("package_svc")
 

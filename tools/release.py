@@ -95,6 +95,9 @@ def check_version(version: str) -> str:
 def stage(version: str, work: Path) -> Path:
     """A copy of the tracked files (as the working tree has them) with `_version.py` set."""
     src = work / "src"
+    dirty = run("git", "status", "--porcelain", "--untracked-files=no", cwd=REPO_ROOT, capture=True)
+    if dirty.strip():
+        log("warning: tracked files have uncommitted changes, and this build holds them")
     listed = run("git", "ls-files", "-z", cwd=REPO_ROOT, capture=True).split("\0")
     for name in filter(None, listed):
         path = REPO_ROOT / name

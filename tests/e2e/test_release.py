@@ -159,7 +159,10 @@ def test_python_wheels_install_offline_and_import(dist: Path, tmp_path: Path) ->
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    house = release.wheelhouse(release.pins()) / "run"
+    # The wheelhouse the build used: asked of the interpreter scripts/release runs (its pins).
+    ask = "from tools import release; print(release.wheelhouse(release.pins()))"
+    house = Path(run(REPO_ROOT / ".venv" / "bin" / "python", "-c", ask, cwd=REPO_ROOT).strip())
+    house = house / "run"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     run(python, "-m", "pip", "install", "-q", "--no-index", "--find-links", dist,
         "--find-links", house, f"motherduck-pulumi=={VERSION}",

@@ -236,17 +236,22 @@ def python_sdk(schema: Path, version: str, out: Path, work: Path, house: Path) -
     return Path(shutil.copy2(wheel, out / wheel.name))
 
 
-def go_requirements() -> str:
-    """The `require` block the Go SDK needs: what its code imports, at the versions Pulumi's
-    codegen module resolved (tools/pulumi-sdkgen/go.mod, the SDK the CLI is built from)."""
+def go_mod(module: str) -> str:
+    """The Go SDK's go.mod: the `go` line and the requirements its code imports, as Pulumi's
+    codegen module resolved them (tools/pulumi-sdkgen/go.mod, the SDK the CLI is built from;
+    its `go` line is at least what that SDK asks for)."""
     pinned = (REPO_ROOT / "tools" / "pulumi-sdkgen" / "go.mod").read_text()
-    lines = []
-    for module in ("github.com/blang/semver", "github.com/pulumi/pulumi/sdk/v3"):
-        found = re.search(rf"^\s*{re.escape(module)} (v\S+)", pinned, re.MULTILINE)
-        if not found:
-            raise RuntimeError(f"no {module} in tools/pulumi-sdkgen/go.mod")
-        lines.append(f"\t{module} {found.group(1)}\n")
-    return "require (\n" + "".join(lines) + ")\n"
+    wanted = ("go", "github.com/blang/semver", "github.com/pulumi/pulumi/sdk/v3")
+    found = {w: re.search(rf"^\s*{re.escape(w)} (\S+)", pinned, re.MULTILINE) for w in wanted}
+    missing = [w for w, m in found.items() if not m]
+    if missing:
+        raise RuntimeError(f"no {', '.join(missing)} in tools/pulumi-sdkgen/go.mod")
+    go_line, *requires = (f"{w} {m[1]}" for w, m in found.items() if m)
+    return (
+        f"module {module}\n\n{go_line}\n\nrequire (\n"
+        + "".join(f"\t{r}\n" for r in requires)
+        + ")\n"
+    )
 
 
 def go_module(schema: Path, version: str, out: Path, work: Path) -> Path:
@@ -256,7 +261,7 @@ def go_module(schema: Path, version: str, out: Path, work: Path) -> Path:
     sdk = generate("go", work / "go", schema, local=False)
     (package,) = [p for p in sdk.iterdir() if p.is_dir()]
     stamp_plugin_json(package, version)
-    (package / "go.mod").write_text(f"module {module}\n\ngo 1.22\n\n{go_requirements()}")
+    (package / "go.mod").write_text(go_mod(module))
     archive_path = out / f"motherduck-go-sdk-v{version}.zip"
     with zipfile.ZipFile(archive_path, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(p for p in package.rglob("*") if p.is_file()):

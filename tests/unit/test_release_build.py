@@ -58,7 +58,7 @@ def test_pulumi_plugin_json_gets_the_version(tmp_path: Path) -> None:
 
 
 def test_the_go_module_requires_what_its_code_imports_at_the_pinned_versions() -> None:
-    block = release.go_requirements()
-    assert block.startswith("require (\n") and block.endswith(")\n")
-    assert re.search(r"\tgithub\.com/pulumi/pulumi/sdk/v3 v3\.\d+\.\d+\n", block)
-    assert re.search(r"\tgithub\.com/blang/semver v\S+\n", block)
+    text = release.go_mod("example.com/sdk/motherduck")
+    assert text.startswith("module example.com/sdk/motherduck\n\ngo 1.")
+    assert re.search(r"\nrequire \(\n\tgithub\.com/blang/semver v\S+\n", text)
+    assert re.search(r"\n\tgithub\.com/pulumi/pulumi/sdk/v3 v3\.\d+\.\d+\n\)\n$", text)

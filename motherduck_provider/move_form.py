@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from typing import Any
 
 from .resources._token_rules import METADATA, SETTINGS_ALL
 from .state_edits import TYPE_PREFIX, UNKNOWN
+from .state_file import PulumiFailed, import_state, run_pulumi, save_backup
 
 ACCOUNT = TYPE_PREFIX + "ServiceAccount"
 TOKEN = TYPE_PREFIX + "AccessToken"
@@ -451,22 +450,6 @@ def _take_tokens(account: dict[str, Any], names: list[str]) -> None:
             del account["additionalSecretOutputs"]
 
 
-class PulumiFailed(RuntimeError):
-    """A `pulumi` command exited non-zero."""
-
-
-def _pulumi(options: argparse.Namespace, *args: str, stdin: str | None = None) -> str:
-    command = [options.pulumi, *args, "--non-interactive"]
-    if options.stack:
-        command += ["--stack", options.stack]
-    proc = subprocess.run(
-        command, cwd=options.cwd, input=stdin, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise PulumiFailed(f"`pulumi {' '.join(args)}` failed:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m motherduck_provider.move_form",
@@ -496,9 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     rewrite = to_one_step if options.direction == "to-one-step" else to_separate
     try:
-        text = _pulumi(options, "stack", "export")
+        text = run_pulumi(options, "stack", "export")
         exported = json.loads(text)
-        preview = json.loads(_pulumi(options, "preview", "--json"))
+        preview = json.loads(run_pulumi(options, "preview", "--json"))
         moved, move = rewrite(exported["deployment"], preview.get("steps") or [])
     except MoveRefused as exc:
         print(f"refused: {exc}; nothing was changed", file=sys.stderr)
@@ -518,19 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.dry_run:
         return 0
     stack = options.stack or move.moved[0][0].split("::", 1)[0].removeprefix("urn:pulumi:")
-    backup = options.backup or Path(options.cwd or ".") / (
-        f"motherduck-move-{stack.replace('/', '-')}-"
-        f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    )
-    # The export holds secrets as ciphertext only; the file is still the stack's whole state.
-    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print(f"saved the original state to {backup} (`pulumi stack import --file {backup}`)")
-    try:
-        _pulumi(options, "stack", "import", stdin=json.dumps({**exported, "deployment": moved}))
-    except PulumiFailed as exc:
-        print(f"{exc}\nif the stack changed, restore it from {backup}", file=sys.stderr)
+    backup = save_backup(options, text, "move", stack)
+    if not import_state(options, exported, moved, backup):
         return 1
     print(
         f"moved {len(move.moved)} resource(s) {options.direction}; now run "

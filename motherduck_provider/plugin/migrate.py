@@ -32,17 +32,15 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..state_edits import TYPE_PREFIX
+from ..state_file import PulumiFailed, import_state, run_pulumi, save_backup
 from . import schema
 from .properties import camel, state_names
 
@@ -216,22 +214,6 @@ def migrate_deployment(
     return result, migration
 
 
-class PulumiFailed(RuntimeError):
-    """A `pulumi` command exited non-zero."""
-
-
-def _pulumi(options: argparse.Namespace, *args: str, stdin: str | None = None) -> str:
-    command = [options.pulumi, *args, "--non-interactive"]
-    if options.stack:
-        command += ["--stack", options.stack]
-    proc = subprocess.run(
-        command, cwd=options.cwd, input=stdin, capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise PulumiFailed(f"`pulumi {' '.join(args)}` failed:\n{proc.stdout}{proc.stderr}")
-    return proc.stdout
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m motherduck_provider.plugin migrate",
@@ -265,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """0 when moved (or nothing to move), 1 when a `pulumi` command failed, 2 when refused."""
     options = _parser().parse_args(argv)
     try:
-        text = _pulumi(options, "stack", "export")
+        text = run_pulumi(options, "stack", "export")
         exported = json.loads(text)
         migrated, migration = migrate_deployment(exported["deployment"], options.provider_version)
     except MigrationRefused as exc:
@@ -282,21 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.dry_run:
         return 0
     stack = options.stack or _urn_parts(migration.moved[0][0])[0].removeprefix("urn:pulumi:")
-    backup = options.backup or Path(options.cwd or ".") / (
-        f"motherduck-migrate-{stack.replace('/', '-')}-"
-        f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    )
-    # The export holds secrets as ciphertext only; the file is still the stack's whole state.
-    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print(
-        f"saved the original state to {backup} (`pulumi stack import --file {backup}` restores it)"
-    )
-    try:
-        _pulumi(options, "stack", "import", stdin=json.dumps({**exported, "deployment": migrated}))
-    except PulumiFailed as exc:
-        print(f"{exc}\nif the stack changed, restore it from {backup}", file=sys.stderr)
+    backup = save_backup(options, text, "migrate", stack)
+    if not import_state(options, exported, migrated, backup):
         return 1
     print(
         f"moved {len(migration.moved)} resources to the plugin form; now run your new program: "

@@ -186,6 +186,22 @@ def test_check_reports_a_revoked_token_and_a_deleted_account_and_writes_nothing(
     assert not [r for r in emulator.store.requests[before:] if r.write]
 
 
+def assert_taken_over(
+    emulator: EmulatorServer, stack: Any, secrets: dict[str, str], unchanged: int
+) -> None:
+    """A converted stack previews and refreshes with no change, its preview with no call and
+    the whole with no write; the token's secret is Terraform's."""
+    calls = len(emulator.store.requests)
+    preview = stack.preview("--expect-no-changes")
+    assert f"{unchanged} unchanged" in preview.stdout, preview.stdout
+    assert len(emulator.store.requests) == calls, "preview called the API"
+    assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
+    refresh = stack.refresh()
+    assert f"{unchanged} unchanged" in refresh.stdout, refresh.stdout
+    stack.preview("--expect-no-changes")
+    assert not [r for r in emulator.store.requests[calls:] if r.write]
+
+
 def test_a_terraform_state_becomes_a_yaml_stack_with_no_change_to_make(
     emulator: EmulatorServer,
     tmp_path: Path,
@@ -203,15 +219,7 @@ def test_a_terraform_state_becomes_a_yaml_stack_with_no_change_to_make(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "type: motherduck:index:AccessToken" in (stack.project / "Pulumi.yaml").read_text()
 
-    calls = len(emulator.store.requests)
-    preview = stack.preview("--expect-no-changes")
-    assert "10 unchanged" in preview.stdout, preview.stdout
-    assert len(emulator.store.requests) == calls, "preview called the API"
-    assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
-    refresh = stack.refresh()
-    assert "10 unchanged" in refresh.stdout, refresh.stdout
-    stack.preview("--expect-no-changes")
-    assert not [r for r in emulator.store.requests[calls:] if r.write]
+    assert_taken_over(emulator, stack, secrets, unchanged=10)
     text = stack.state_text()
     for secret in secrets.values():
         assert secret not in text
@@ -236,15 +244,7 @@ def test_managed_accounts_take_over_a_terraform_state_with_no_change_to_make(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ManagedAccount(" in (stack.project / "__main__.py").read_text()
 
-    calls = len(emulator.store.requests)
-    preview = stack.preview("--expect-no-changes")
-    assert "13 unchanged" in preview.stdout, preview.stdout
-    assert len(emulator.store.requests) == calls, "preview called the API"
-    assert stack.outputs(show_secrets=True)["w_rw_token"] == secrets["w_rw"]
-    refresh = stack.refresh()
-    assert "13 unchanged" in refresh.stdout, refresh.stdout
-    stack.preview("--expect-no-changes")
-    assert not [r for r in emulator.store.requests[calls:] if r.write]
+    assert_taken_over(emulator, stack, secrets, unchanged=13)
 
     stack.destroy()
     assert emulator.store.users == {}

@@ -80,3 +80,42 @@ def test_a_create_whose_token_fails_reports_what_exists_and_the_update_finishes(
     assert sorted(ids) == ["ci", "loader"] and ids[name] == made
     assert sorted(t.id for t in emulator.store.list_tokens(USER)) == sorted(ids.values())
     assert updated.properties["tokens"].is_secret
+
+
+def test_an_update_whose_new_token_fails_keeps_the_others_and_reports_init_failed(
+    emulator: EmulatorServer,
+) -> None:
+    provider = configured(emulator)
+    news = checked(provider, inputs())
+    made = asyncio.run(provider.create(rpc.CreateRequest(URN, news, 0, False)))
+    assert made.properties is not None
+    before = plain(made.properties["tokenIds"])
+
+    more = inputs()
+    tokens = dict(more["tokens"].value)  # type: ignore[arg-type]
+    tokens["writer"] = PropertyValue({})
+    more["tokens"] = PropertyValue(tokens)
+    wanted = checked(provider, more)
+    emulator.store.faults.error("users-createToken", status=400, count=1)
+    request = rpc.UpdateRequest(URN, USER, made.properties, wanted, timeout=0,
+                                ignore_changes=[], preview=False)  # fmt: skip
+    try:
+        asyncio.run(provider.update(request))
+    except ResourceInitFailed as exc:
+        failed = exc
+    else:
+        raise AssertionError("an update with a failed token succeeded")
+    assert failed.resource_id == USER
+    [reason] = failed.reasons
+    assert "'writer'" in reason and "was not created" in reason
+    assert plain(failed.properties["tokenIds"]) == before  # the others kept, secrets too
+    assert plain(failed.properties["tokens"]) == plain(made.properties["tokens"])
+    assert sorted(t.id for t in emulator.store.list_tokens(USER)) == sorted(before.values())
+
+    retry = rpc.UpdateRequest(URN, USER, failed.properties, wanted, timeout=0,
+                              ignore_changes=[], preview=False)  # fmt: skip
+    finished = asyncio.run(provider.update(retry))
+    assert finished.properties is not None
+    ids = plain(finished.properties["tokenIds"])
+    assert sorted(ids) == ["ci", "loader", "writer"]
+    assert sorted(t.id for t in emulator.store.list_tokens(USER)) == sorted(ids.values())

@@ -39,8 +39,8 @@ one = motherduck.ServiceAccount(
     "one",
     username="one_step",
     tokens={
-        "loader": {"ttl": 86_400, "rotation_trigger": "r1"},
-        "reader": {"token_type": "read_scaling"},
+        "loader": motherduck.TokenArgs(ttl=86_400, rotation_trigger="r1"),  # typed
+        "reader": {"token_type": "read_scaling"},  # or a dict
     },
     opts=pulumi.ResourceOptions(provider=org),
 )

@@ -53,6 +53,20 @@ class PluginError(Exception):
     """A provider method's `MotherDuckError` as the one line the engine shows."""
 
 
+class ResourceInitFailed(PluginError):
+    """A create or update that did part of its work: the engine records `properties` under
+    `resource_id` and fails the run with `reasons` (gRPC `ErrorResourceInitFailed`); the next
+    `pulumi up` updates the resource, which finishes the rest (no program edit)."""
+
+    def __init__(
+        self, resource_id: str, properties: Mapping[str, PropertyValue], reasons: list[str]
+    ) -> None:
+        super().__init__("; ".join(reasons))
+        self.resource_id = resource_id
+        self.properties = dict(properties)
+        self.reasons = list(reasons)
+
+
 def _urn_parts(urn: str) -> tuple[str, str, str]:
     """(stack, project, resource name) of `urn:pulumi:<stack>::<project>::<type>::<name>`."""
     _, rest = urn.split("urn:pulumi:", 1)
@@ -162,8 +176,11 @@ class MotherDuckProvider(rpc.Provider):
             unknown = PREVIEW_UNKNOWN.get(schema.kind_of(request.urn), ())
             return rpc.CreateResponse(properties=_preview(request.properties, unknown))
         props = to_plain(request.properties)
-        result = await self._run(lambda: provider.create(props), request.urn)
+        unfinished: list[str] = []
+        result = await self._run(lambda: _create(provider, props, unfinished), request.urn)
         outs = from_plain(result.outs or {}, secret_keys(request.properties))
+        if unfinished:
+            raise ResourceInitFailed(str(result.id), outs, self._reasons(request.urn, unfinished))
         return rpc.CreateResponse(resource_id=str(result.id), properties=outs)
 
     async def read(self, request: rpc.ReadRequest) -> rpc.ReadResponse:
@@ -182,11 +199,21 @@ class MotherDuckProvider(rpc.Provider):
         if request.preview:
             return rpc.UpdateResponse(properties=_preview(request.news))
         olds, news = to_plain(request.olds), to_plain(request.news)
+        unfinished: list[str] = []
         result = await self._run(
-            lambda: provider.update(request.resource_id, olds, news), request.urn
+            lambda: _update(provider, request.resource_id, olds, news, unfinished), request.urn
         )
         secrets = secret_keys(request.olds) | secret_keys(request.news)
-        return rpc.UpdateResponse(properties=from_plain(result.outs or {}, secrets))
+        outs = from_plain(result.outs or {}, secrets)
+        if unfinished:
+            reasons = self._reasons(request.urn, unfinished)
+            raise ResourceInitFailed(request.resource_id, outs, reasons)
+        return rpc.UpdateResponse(properties=outs)
+
+    @staticmethod
+    def _reasons(urn: str, unfinished: list[str]) -> list[str]:
+        kind = schema.kind_of(urn)
+        return [schema.in_schema_spelling(kind, reason) for reason in unfinished]
 
     async def delete(self, request: rpc.DeleteRequest) -> None:
         provider = self._provider(request.urn)
@@ -210,6 +237,27 @@ class MotherDuckProvider(rpc.Provider):
         result = await self._run(lambda: functions.invoke(name, client(), args))
         secrets = functions.FUNCTIONS[name].secrets
         return rpc.InvokeResponse(return_value=from_plain(result, secrets))
+
+
+def _create(provider: ProviderBase, props: dict[str, Any], unfinished: list[str]) -> Any:
+    """`provider.create`; a ServiceAccount holding tokens or a config puts what it could not
+    finish in `unfinished` instead of warning (see `ResourceInitFailed`)."""
+    if isinstance(provider, ServiceAccountProvider):
+        return provider.create(props, unfinished)
+    return provider.create(props)
+
+
+def _update(
+    provider: ProviderBase,
+    resource_id: str,
+    olds: dict[str, Any],
+    news: dict[str, Any],
+    unfinished: list[str],
+) -> Any:
+    """`provider.update`, collecting what it could not finish as `_create` does."""
+    if isinstance(provider, ServiceAccountProvider):
+        return provider.update(resource_id, olds, news, unfinished)
+    return provider.update(resource_id, olds, news)
 
 
 def version() -> str:

@@ -173,7 +173,7 @@ def _type_spec(annotation: str, module: str, types: dict[str, Any]) -> tuple[dic
         if isinstance(value, type) and (
             dataclasses.is_dataclass(value) or typing.is_typeddict(value)
         ):
-            name = text.removesuffix("Args")
+            name = text.removesuffix("ArgsDict").removesuffix("Args")  # the SDKs add "Args"
             if token(name) not in types:
                 types[token(name)] = _object_type(value, value.__module__, types)
             return {"$ref": f"#/types/{token(name)}"}, optional

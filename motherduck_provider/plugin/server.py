@@ -2,8 +2,10 @@
 
 Pulumi's server (`pulumi.provider.experimental.server`) appends a Python traceback to every
 error a provider method raises. A `PluginError` (a `MotherDuckError` already rendered as one
-line) is sent as that line alone; anything else (a real bug) keeps its traceback. A read that
-finds nothing is sent as the engine expects it (see `_read_gone_as_nil`).
+line) is sent as that line alone; anything else (a real bug) keeps its traceback. A create or
+update that did part of its work (`ResourceInitFailed`) is sent with the engine's
+`ErrorResourceInitFailed` detail, so state records what exists. A read that finds nothing is
+sent as the engine expects it (see `_read_gone_as_nil`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.server import ProviderServicer
 from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
-from pulumi.runtime.proto import provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2_grpc, status_pb2
 
 from .engine_log import attach
-from .provider import MotherDuckProvider, PluginError, version
+from .provider import MotherDuckProvider, PluginError, ResourceInitFailed, version
 
 # How many provider calls (each a thread waiting on the API) run at once. The engine sends as
 # many as its `--parallel` allows; asyncio's default pool would cap them at the cores + 4.
@@ -49,6 +52,20 @@ def executor(count: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(count, thread_name_prefix="motherduck")
 
 
+def init_failed_metadata(failed: ResourceInitFailed) -> tuple[tuple[str, bytes]]:
+    """The trailing metadata the engine reads as "created (or updated) but failed to
+    initialize": it records the resource's id and properties with the reasons as its init
+    errors (a `google.rpc.Status` whose detail is `ErrorResourceInitFailed`)."""
+    detail = proto.ErrorResourceInitFailed(
+        id=failed.resource_id,
+        properties=PropertyValue.marshal_map(failed.properties),
+        reasons=failed.reasons,
+    )
+    status = status_pb2.Status(code=grpc.StatusCode.UNKNOWN.value[0], message=str(failed))
+    status.details.add().Pack(detail)
+    return (("grpc-status-details-bin", status.SerializeToString()),)
+
+
 _RPCS = ("Configure", "Check", "Diff", "Create", "Read", "Update", "Delete", "Construct", "Invoke")
 
 
@@ -61,6 +78,9 @@ def _one_line(name: str) -> Any:
         except Exception as exc:
             # Pulumi's wrapper raises a new Exception while handling ours: ours is its context.
             cause = exc if isinstance(exc, PluginError) else exc.__context__
+            if isinstance(cause, ResourceInitFailed):
+                metadata = init_failed_metadata(cause)
+                await context.abort(grpc.StatusCode.UNKNOWN, str(cause), metadata)
             if isinstance(cause, PluginError):
                 await context.abort(grpc.StatusCode.UNKNOWN, str(cause))
             raise

@@ -16,6 +16,7 @@ creates it (its mark lets that create sweep anything a lost answer made).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,10 @@ _NOT_DETAILS = ("token", "previous_token", "username", "name")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # At most this many API calls of one account at once (the token POSTs and the config PUT).
 MAX_WORKERS = 4
+# Environment variable that lowers it (a whole number from 1 to MAX_WORKERS; others are
+# ignored). 1 runs them one after another in a fixed order: the config PUT, then the tokens in
+# plan order. tests/e2e/test_kill_every_step.py sets it to kill a run at the same write each time.
+WORKERS_ENV = "MOTHERDUCK_ACCOUNT_WORKERS"
 
 StepKind = Literal["add", "remove", "replace", "advance", "record", "same"]
 # How each step shows in preview (the engine's detailed-diff kinds).
@@ -224,6 +229,13 @@ def detailed_diff(steps: list[Step]) -> dict[str, str]:
 _T = TypeVar("_T")
 
 
+def workers() -> int:
+    """How many of one account's API calls run at once: `MOTHERDUCK_ACCOUNT_WORKERS` if it is
+    a whole number from 1 to `MAX_WORKERS`, else `MAX_WORKERS`."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_WORKERS else MAX_WORKERS
+
+
 def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckError]:
     """Run the jobs side by side (at most `MAX_WORKERS`); each result, or its API error."""
     if not jobs:
@@ -235,9 +247,10 @@ def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckEr
         except MotherDuckError as exc:
             return exc
 
-    if len(jobs) == 1:
+    count = workers()
+    if len(jobs) == 1 or count == 1:
         return {key: guarded(job) for key, job in jobs.items()}
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(jobs))) as pool:
+    with ThreadPoolExecutor(max_workers=min(count, len(jobs))) as pool:
         futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
         return {key: future.result() for key, future in futures.items()}
 
@@ -257,12 +270,14 @@ def apply(
     olds: Mapping[str, Any],
     news: Mapping[str, Any],
     extra: Mapping[str, Callable[[], Any]] | None = None,
+    report: Callable[[str], None] = warn,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Carry out `plan` (and the `extra` jobs, such as the config PUT) side by side.
 
     Returns each token's new state and the results of `extra`. A token whose step failed keeps
-    its old state (or, if new, stays unrecorded) with a warning, so the next `up` tries again
-    and the secrets other steps made are not lost with a failed update.
+    its old state (or, if new, stays unrecorded) and is reported (`report`, a warning unless
+    the caller collects them), so the next `up` tries again and the secrets other steps made
+    are not lost with a failed update.
     """
     old, new = states(olds), declared(news)
     jobs: dict[str, Callable[[], Any]] = {f"extra:{k}": job for k, job in (extra or {}).items()}
@@ -287,7 +302,7 @@ def apply(
             continue
         if isinstance(outcome, MotherDuckError):
             what = "created" if key not in old else "updated"
-            warn(
+            report(
                 f"token {key!r} of service account {username!r} was not {what} ({outcome}); "
                 "run `pulumi up` again to finish it"
             )

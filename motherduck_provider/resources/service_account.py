@@ -238,7 +238,7 @@ class ServiceAccountProvider(ProviderBase):
             detailed={**dict.fromkeys(replaces, "UPDATE_REPLACE"), **detailed},
         )
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def create(self, props: dict[str, Any], unfinished: list[str] | None = None) -> CreateResult:
         """Create the account (see `_create_account`), then, side by side, write its Duckling
         configuration (a PUT, with no read for an account this process created) and create
         its tokens.
@@ -246,7 +246,10 @@ class ServiceAccountProvider(ProviderBase):
         A PUT or a token that fails leaves the account created and recorded without it, with
         a warning: the next `pulumi up` sees the difference and finishes (an error here would
         orphan the account and every token made, since a failed create records nothing).
+        Given `unfinished`, those messages go there instead of warnings: the plugin reports
+        them as the engine's "created but failed to initialize" (state records the account).
         """
+        report = warn if unfinished is None else unfinished.append
         created = self._create_account(props)
         inputs = user_props(props)
         username = str(created.id)
@@ -257,13 +260,13 @@ class ServiceAccountProvider(ProviderBase):
         extra = config_job if holds_config(inputs) else {}
         if _account_tokens.holds_tokens(inputs):
             lifecycle = Lifecycle(self.client(), self.late_wait())
-            recorded, done = _account_tokens.apply(lifecycle, username, {}, inputs, extra)
+            recorded, done = _account_tokens.apply(lifecycle, username, {}, inputs, extra, report)
             outs.update(_account_tokens.outputs(recorded), owner=inputs.get(_account_tokens.OWNER))
         else:
             done = _account_tokens.run_all(extra)
         written = done.get("config")
         if isinstance(written, MotherDuckError):
-            warn(
+            report(
                 f"service account {username!r} was created, but its Duckling configuration "
                 f"was not written ({written}); run `pulumi up` again to write it"
             )
@@ -393,10 +396,18 @@ class ServiceAccountProvider(ProviderBase):
             inputs.update(tokens=_account_tokens.inputs_of(props), owner=props.get("owner"))
         return ReadResult(id_, outs, inputs)
 
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(
+        self,
+        id_: str,
+        olds: dict[str, Any],
+        news: dict[str, Any],
+        unfinished: list[str] | None = None,
+    ) -> UpdateResult:
         """`adopt` touches nothing remote; a changed configuration is one PUT; each token
         added, removed, replaced or due for rotation is its own step, side by side with the PUT
-        (see `_account_tokens.apply`: a failed token step is retried by the next `up`)."""
+        (see `_account_tokens.apply`: a failed token step is retried by the next `up`). What
+        failed is a warning, or goes to `unfinished` when given (as in `create`)."""
+        report = warn if unfinished is None else unfinished.append
         inputs = user_props(news)
         outs = self._outs(inputs)
         if not _account_tokens.holds_tokens(inputs) and not _account_tokens.holds_tokens(olds):
@@ -411,10 +422,11 @@ class ServiceAccountProvider(ProviderBase):
             {**user_props(olds), "username": id_},
             inputs,
             extra if holds_config(inputs) else {},
+            report,
         )
         written = done.get("config")
         if isinstance(written, MotherDuckError):
-            warn(
+            report(
                 f"the Duckling configuration of {id_!r} was not written ({written}); the "
                 "token changes were recorded: run `pulumi up` again to write it"
             )

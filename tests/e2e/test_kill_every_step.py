@@ -6,6 +6,13 @@ without `keep_previous_for` (new token, old one revoked) and a rotation that `ro
 makes due with `keep_previous_for` while a previous token is kept (that one revoked, new token,
 old one kept).
 
+The one-step form (`programs/killsteps_onestep`: one ServiceAccount holding tokens `ci` and
+`loader` and its Duckling config) is killed at every API write and the checkpoints that
+differ of its first `up` (`onestep-create`: account POST, config PUT, two token POSTs, all
+in one engine step) and of a rotation of `loader` on demand (`onestep-rotate`). Its calls run
+one after another (`MOTHERDUCK_ACCOUNT_WORKERS=1`, set for every killed run) so each point is
+the same write in every run.
+
 How each point is reached, without racing a timer: the killed `up` runs with `--parallel 1`
 (one step at a time, so every run makes its requests and checkpoint writes in the same order)
 and the emulator holds every API request (a `hold` fault) until the test lets it go. While a
@@ -59,12 +66,14 @@ from typing import Any
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer, HeldRequest
+from motherduck_provider.resources._account_tokens import WORKERS_ENV
 from motherduck_provider.resources.access_token import split_marked
 from tests.e2e.test_crash import descendants
 
 pytestmark = pytest.mark.e2e
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "killsteps"
+ONESTEP = Path(__file__).resolve().parent / "programs" / "killsteps_onestep"
 PROJECT = "md-killsteps"
 DYNAMIC = "pulumi-python:dynamic/motherduck:"
 WAIT = 120.0  # the longest a step may take before the test gives up (a hung run fails)
@@ -99,17 +108,35 @@ def prepare_rotate_keep(emulator: EmulatorServer, stack: Any) -> None:
 
 @dataclass(frozen=True)
 class Phase:
-    """One killed run: how to get the stack there, and the writes it makes (measured)."""
+    """One killed run: how to get the stack there, and the writes it makes (measured).
+
+    `kills`: the points killed (`write-N`, `checkpoint-K`); None: every one.
+    """
 
     prepare: Callable[[EmulatorServer, Any], None]
     writes: int
     checkpoints: int
+    program: Path = PROGRAM
+    accounts: tuple[str, ...] = ("ks_alpha", "ks_beta")
+    kills: frozenset[str] | None = None
+
+
+def onestep(
+    prepare: Callable[[EmulatorServer, Any], None], writes: int, checkpoints: int, kills: str
+) -> Phase:
+    return Phase(prepare, writes, checkpoints, ONESTEP, ("ks_one",), frozenset(kills.split()))
 
 
 PHASES = {
     "create": Phase(prepare_create, writes=6, checkpoints=17),
     "rotate": Phase(prepare_rotate, writes=2, checkpoints=5),
     "rotate-keep": Phase(prepare_rotate_keep, writes=2, checkpoints=3),
+    # The one-step form (`programs/killsteps_onestep`): one account holding its tokens and its
+    # Duckling config, written one after another (MOTHERDUCK_ACCOUNT_WORKERS=1) within one step.
+    "onestep-create": onestep(
+        prepare_create, 4, 7, "write-1 write-2 write-3 write-4 checkpoint-5 checkpoint-6"
+    ),
+    "onestep-rotate": onestep(prepare_rotate, 2, 5, "write-1 write-2 checkpoint-4"),
 }
 
 
@@ -129,8 +156,15 @@ POINTS = [
     for name, phase in PHASES.items()
     for kind, count in (("write", phase.writes), ("checkpoint", phase.checkpoints))
     for index in range(1, count + 1)
+    if phase.kills is None or f"{kind}-{index}" in phase.kills
 ]
-FAST = {"create-write-1", "create-checkpoint-6", "rotate-checkpoint-2", "rotate-keep-write-1"}
+FAST = {
+    "create-write-1",
+    "create-checkpoint-6",
+    "rotate-checkpoint-2",
+    "rotate-keep-write-1",
+    "onestep-create-write-3",
+}
 
 
 @dataclass
@@ -181,7 +215,12 @@ class SteppedUp:
             [str(self.pulumi), "--non-interactive", "up", "--yes", "--skip-preview"]
             + ["--parallel", "1"],
             cwd=self.stack.project,
-            env={**os.environ, **self.env, "PULUMI_RETAIN_CHECKPOINTS": "true"},
+            env={
+                **os.environ,
+                **self.env,
+                "PULUMI_RETAIN_CHECKPOINTS": "true",
+                WORKERS_ENV: "1",  # one account's calls one after another (the one-step form)
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -323,27 +362,37 @@ def program_digest(project: Path) -> str:
     return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
 
 
-def assert_converged(emulator: EmulatorServer, stack: Any) -> None:
+def token_states(managed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each token state records, by where it is recorded: an AccessToken's outputs, or one
+    token of a ServiceAccount holding `tokens` (the one-step form)."""
+    found = {str(r["urn"]): r["outputs"] for r in managed if r["type"].endswith(":AccessToken")}
+    for account in (r for r in managed if r["type"].endswith(":ServiceAccount")):
+        outs = account["outputs"]
+        for name, details in (outs.get("token_details") or {}).items():
+            found[f"{account['urn']} token {name}"] = {**details, "username": outs["username"]}
+    return found
+
+
+def assert_converged(emulator: EmulatorServer, stack: Any, accounts: tuple[str, ...]) -> None:
     """MotherDuck holds exactly what state says, and neither preview nor refresh finds work."""
     deployment = stack.export()["deployment"]  # the stack loads
     assert not deployment.get("pending_operations"), deployment.get("pending_operations")
     managed = [r for r in deployment.get("resources") or [] if r["type"].startswith(DYNAMIC)]
-    accounts = sorted(r["id"] for r in managed if r["type"].endswith(":ServiceAccount"))
-    assert sorted(emulator.store.users) == accounts == ["ks_alpha", "ks_beta"]
+    recorded = sorted(r["id"] for r in managed if r["type"].endswith(":ServiceAccount"))
+    assert sorted(emulator.store.users) == recorded == sorted(accounts)
     held: list[str] = []
-    for token in (r for r in managed if r["type"].endswith(":AccessToken")):
-        outs = token["outputs"]
+    for where, outs in token_states(managed).items():
         mine = {outs["token_id"], *filter(None, [outs.get("previous_token_id")])}
         marked = [
             t.id
             for t in emulator.store.list_tokens(outs["username"])
             if split_marked(t.name)[1] == outs["mark"]
         ]
-        assert sorted(marked) == sorted(mine), f"{token['urn']}: live {marked}, state {mine}"
+        assert sorted(marked) == sorted(mine), f"{where}: live {marked}, state {mine}"
         held += mine
-    live = sorted(t.id for name in accounts for t in emulator.store.list_tokens(name))
+    live = sorted(t.id for name in recorded for t in emulator.store.list_tokens(name))
     assert live == sorted(held), f"MotherDuck holds {live}, state {sorted(held)}"
-    for config in (r for r in managed if r["type"].endswith(":InstanceConfig")):
+    for config in (r for r in managed if isinstance(r["outputs"].get("read_write"), dict)):
         username = config["outputs"]["username"]
         assert emulator.store.get_config(username)["read_write"] == config["outputs"]["read_write"]
     stack.preview("--expect-no-changes")
@@ -358,7 +407,7 @@ def stepped(
     pulumi_bin: Path,
 ) -> Callable[[str], SteppedUp]:
     def make(phase: str) -> SteppedUp:
-        stack = emulator_stack(PROGRAM)
+        stack = emulator_stack(PHASES[phase].program)
         PHASES[phase].prepare(emulator, stack)
         return SteppedUp(emulator, stack, pulumi_env, pulumi_bin / "pulumi")
 
@@ -377,7 +426,7 @@ def test_walk(phase: str, stepped: Callable[[str], SteppedUp], emulator: Emulato
         f"{phase}: the run made {writes} writes and {checkpoints} checkpoint writes; the test "
         f"enumerates {expected.writes} and {expected.checkpoints}: update PHASES"
     )
-    assert_converged(emulator, up.stack)
+    assert_converged(emulator, up.stack, PHASES[phase].accounts)
 
 
 @pytest.mark.parametrize(
@@ -411,4 +460,4 @@ def test_killed_at(
     print(recovered.stdout.strip())
     up.stack.up()  # the one `pulumi up` after recovery
     assert program_digest(up.stack.project) == program
-    assert_converged(emulator, up.stack)
+    assert_converged(emulator, up.stack, PHASES[point.phase].accounts)

@@ -30,6 +30,7 @@ USERNAME = "yaml_svc"
 KEEPS = "keeps its current Duckling configuration"
 COMPONENT_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_component"
 DIVE_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_dive"
+PARTIAL_PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_yaml_partial"
 TEAM = "yaml_team"
 LOOKED_UP = "looked_up"
 COMPONENT = "motherduck:index:ManagedAccount"
@@ -71,7 +72,8 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
 
     calls = len(emulator.store.requests)
     preview = stack.preview()
-    assert "+ 4 to create" in preview.stdout, preview.stdout
+    # 4, then the one-step form: `one`, and `team` (a component) with its one ServiceAccount
+    assert "+ 7 to create" in preview.stdout, preview.stdout
     # The invokes on `${account.username}` wait for `up`: no read of an account not yet made.
     assert len(emulator.store.requests) == calls, "preview called the API"
 
@@ -88,11 +90,12 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     (resource,) = stack.resources("motherduck:index:AccessToken")
     assert resource["id"] == f"{USERNAME}/{outputs['tokenId']}"
     assert set(resource["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
+    one_step = assert_one_step(emulator, stack, outputs)
 
     stack.run("config", "set", "trigger", "second")
     calls = len(emulator.store.requests)
     planned = stack.preview()  # the provider's update preview: no API call
-    assert "~ 1 to update" in planned.stdout, planned.stdout
+    assert "~ 2 to update" in planned.stdout, planned.stdout  # `ci` and `one` (its `loader`)
     reads = emulator.store.requests[calls:]
     assert not [r for r in reads if r.write], "preview wrote to the API"
     assert sorted(str(r.operation_id) for r in reads) == [  # the invokes: the account exists
@@ -103,15 +106,22 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert rotated["tokenId"] != outputs["tokenId"]
     assert list(live_tokens(emulator)) == [rotated["tokenId"]], "old token not revoked"
     assert stack.resources("motherduck:index:AccessToken")[0]["id"] == resource["id"]
+    # One token of the one-step account rotated, its old one revoked; nothing else changed.
+    ids, was = rotated["oneTokenIds"], outputs["oneTokenIds"]
+    assert ids["loader"] != was["loader"] and ids["reader"] == was["reader"]
+    assert sorted(t.id for t in emulator.store.list_tokens("yaml_one")) == sorted(ids.values())
+    assert rotated["teamTokenIds"] == outputs["teamTokenIds"]
+    assert rotated["oneTokens"]["reader"] == outputs["oneTokens"]["reader"]
 
     refresh = stack.refresh()
-    assert "4 unchanged" in refresh.stdout, refresh.stdout
+    assert "7 unchanged" in refresh.stdout, refresh.stdout
 
     texts = [p.stdout + p.stderr for p in (preview, up, rotate, refresh)]
     texts += [str(stack.export()), stack.state_text()]
     for text in texts:
-        for value in (secret, rotated["token"], emulator.admin_token):
+        for value in (secret, rotated["token"], emulator.admin_token, *one_step):
             assert value not in text
+        assert rotated["oneTokens"]["loader"] not in text
 
     emulator.store.delete_token(USERNAME, rotated["tokenId"])  # revoked outside Pulumi
     gone = stack.refresh()
@@ -125,8 +135,75 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert emulator.store.has_user(USERNAME)
 
     stack.destroy()
-    assert not emulator.store.has_user(USERNAME)
+    assert not emulator.store.users  # yaml_svc, yaml_one, yaml_team1
     assert stack.resources("motherduck:") == []
+
+
+def assert_one_step(emulator: EmulatorServer, stack: Any, outputs: dict[str, Any]) -> list[str]:
+    """`one` (ServiceAccount with `tokens`) and `team` (ManagedAccount, `oneStep: true`) hold
+    what the emulator holds, each one resource whose token secrets are secret; the secrets."""
+    secrets: list[str] = []
+    for username, prefix in (("yaml_one", "one"), ("yaml_team1", "team")):
+        ids, tokens = outputs[f"{prefix}TokenIds"], outputs[f"{prefix}Tokens"]
+        live = {t.id: t for t in emulator.store.list_tokens(username)}
+        assert sorted(live) == sorted(ids.values()), username
+        for name, value in tokens.items():
+            digest = hashlib.sha256(value.encode()).hexdigest()
+            assert live[ids[name]].secret_sha256 == digest, (username, name)
+            secrets.append(value)
+        assert stack.outputs()[f"{prefix}Tokens"] == "[secret]"
+    assert emulator.store.get_config("yaml_one")["read_scaling"]["instance_size"] == "pulse"
+    assert emulator.store.get_config("yaml_team1")["read_write"]["instance_size"] == "jumbo"
+    details = outputs["oneTokenDetails"]
+    assert details["reader"]["readOnly"] is True, details
+    accounts = {r["id"]: r for r in stack.resources("motherduck:index:ServiceAccount")}
+    assert sorted(accounts) == ["yaml_one", "yaml_svc", "yaml_team1"]
+    for username in ("yaml_one", "yaml_team1"):
+        assert set(accounts[username]["outputs"]["tokens"]) >= {"ciphertext"}
+    (component,) = stack.resources("motherduck:index:ManagedAccount")
+    children = [r for r in stack.resources() if r.get("parent") == component["urn"]]
+    assert [r["type"] for r in children] == ["motherduck:index:ServiceAccount"]
+    return secrets
+
+
+def test_one_step_create_that_fails_halfway_is_recorded_and_the_next_up_finishes_it(
+    emulator: EmulatorServer, emulator_stack: Callable[..., Any]
+) -> None:
+    """One token POST of a one-step create fails: the plugin answers the engine's "created but
+    failed to initialize" (`ErrorResourceInitFailed` with the properties), so the run fails
+    and state records the account, its config and the token made; the next `up`, with no
+    edit, makes the other token (nothing is lost, nothing orphaned)."""
+    store = emulator.store
+    stack = emulator_stack(PARTIAL_PROGRAM)
+    store.faults.error("users-createToken", status=400, count=1)  # not retried
+    failed = stack.up(check=False)
+    assert failed.returncode != 0, failed.stdout
+    said = " ".join((failed.stdout + failed.stderr).split())
+    assert "was not created" in said and "run `pulumi up` again" in said, said
+    assert "Traceback" not in said
+
+    (account,) = stack.resources("motherduck:index:ServiceAccount")
+    assert account["id"] == "yaml_partial" and account.get("initErrors"), account
+    (made,) = [t.id for t in store.list_tokens("yaml_partial")]
+    assert list(account["outputs"]["tokenIds"].values()) == [made]
+    assert account["outputs"]["readWrite"]["instanceSize"] == "standard"
+    assert store.get_config("yaml_partial")["read_write"]["instance_size"] == "standard"
+
+    finished = stack.up()  # no edit
+    assert "1 updated" in " ".join(finished.stdout.split()), finished.stdout
+    (account,) = stack.resources("motherduck:index:ServiceAccount")
+    assert not account.get("initErrors"), account
+    outputs = stack.outputs(show_secrets=True)
+    live = {t.id: t for t in store.list_tokens("yaml_partial")}
+    assert sorted(outputs["tokenIds"]) == ["ci", "loader"]
+    assert sorted(live) == sorted(outputs["tokenIds"].values()) and made in live
+    for name, value in outputs["tokens"].items():
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        assert live[outputs["tokenIds"][name]].secret_sha256 == digest, name
+    for text in (failed.stdout + failed.stderr, finished.stdout, stack.state_text()):
+        for value in outputs["tokens"].values():
+            assert value not in text
+    stack.preview("--expect-no-changes")
 
 
 def test_import_an_account_and_its_token_by_their_terraform_ids(

@@ -3,6 +3,7 @@ token or setting changes (detailed diff keyed `tokens.<name>`), neither makes a 
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -196,3 +197,24 @@ def test_each_token_of_an_account_has_its_own_owner_and_mark() -> None:
 def test_a_name_that_is_not_an_identifier_is_quoted_in_its_path() -> None:
     assert tokens.token_path("reader") == "tokens.reader"
     assert tokens.token_path("ci bot.v2") == 'tokens["ci bot.v2"]'
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("", 4), ("1", 1), ("3", 3), ("0", 4), ("9", 4), ("x", 4)]
+)
+def test_account_workers_come_from_the_environment_within_bounds(
+    raw: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(tokens.WORKERS_ENV, raw)
+    assert tokens.workers() == expected
+
+
+def test_one_account_worker_runs_the_jobs_in_order_on_this_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(tokens.WORKERS_ENV, "1")
+    ran: list[tuple[str, threading.Thread]] = []
+    jobs = {k: (lambda k=k: ran.append((k, threading.current_thread()))) for k in "cab"}
+    tokens.run_all(jobs)
+    assert [k for k, _ in ran] == ["c", "a", "b"]
+    assert {t for _, t in ran} == {threading.current_thread()}

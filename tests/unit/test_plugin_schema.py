@@ -74,6 +74,21 @@ def test_schema_command_writes_what_get_schema_serves(tmp_path: Path) -> None:
     assert json.loads(schema.text())["name"] == "motherduck"
 
 
+def test_the_committed_schema_is_what_the_plugin_serves() -> None:
+    """tools/schema-motherduck.json (for readers and SDK generation without the plugin) is
+    `python -m motherduck_provider.plugin schema --out tools/schema-motherduck.json`."""
+    committed = Path(__file__).resolve().parents[2] / "tools" / "schema-motherduck.json"
+    assert json.loads(committed.read_text()) == json.loads(schema.text()), (
+        "tools/schema-motherduck.json is stale: run `python -m motherduck_provider.plugin "
+        "schema --out tools/schema-motherduck.json`"
+    )
+    resources = json.loads(schema.text())["resources"]
+    account = resources["motherduck:index:ServiceAccount"]
+    assert {"tokens"} <= set(account["inputProperties"])
+    assert {"tokens", "tokenIds", "tokenDetails", "previousTokens"} <= set(account["properties"])
+    assert "oneStep" in resources["motherduck:index:ManagedAccount"]["inputProperties"]
+
+
 def test_token_type_default_is_described_not_declared() -> None:
     """check sets `read_write` only when `adoptTokenId` is unset: a schema `default` would make
     generated SDKs send it with `adoptTokenId` too, failing the adoption of a read_scaling

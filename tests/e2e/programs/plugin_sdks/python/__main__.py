@@ -1,7 +1,7 @@
 """A Python program on the generated SDK (`pulumi_motherduck`), the plugin form of the resources:
 an explicit provider with the admin token as a secret, a service account holding its Duckling
 configuration (typed), an expiring token that rotates, and the token's secret as a stack
-output."""
+output; the one-step form (a ServiceAccount with `tokens`, a ManagedAccount with `one_step`)."""
 
 import pulumi
 import pulumi_motherduck as motherduck
@@ -33,3 +33,25 @@ ci = motherduck.AccessToken(
 token_id: pulumi.Output[str] = ci.token_id
 pulumi.export("tokenId", token_id)
 pulumi.export("token", ci.token)  # a secret: the SDK lists it in additional_secret_outputs
+
+# The one-step form: the account holds its tokens (and could hold its config), one resource.
+one = motherduck.ServiceAccount(
+    "one",
+    username="one_step",
+    tokens={
+        "loader": motherduck.TokenArgs(ttl=86_400, rotation_trigger="r1"),  # typed
+        "reader": {"token_type": "read_scaling"},  # or a dict
+    },
+    opts=pulumi.ResourceOptions(provider=org),
+)
+loader_id: pulumi.Output[str] = one.token_ids.apply(lambda ids: (ids or {})["loader"])
+pulumi.export("loaderId", loader_id)
+pulumi.export("oneTokens", one.tokens)  # a secret
+team = motherduck.ManagedAccount(
+    "team",
+    username="team_one",
+    one_step=True,
+    tokens={"ci": motherduck.TokenSpecArgs(ttl=3600)},
+    opts=pulumi.ResourceOptions(providers={"motherduck": org}),
+)
+pulumi.export("teamTokenIds", team.token_ids)

@@ -43,7 +43,7 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_WORKERS = 4
 # Environment variable that lowers it (a whole number from 1 to MAX_WORKERS; others are
 # ignored). 1 runs them one after another in a fixed order: the config PUT, then the tokens in
-# plan order. tests/e2e/test_kill_every_step.py sets it to kill a run at the same write each time.
+# plan order. tests/e2e/killsteps.py sets it to kill a run at the same write each time.
 WORKERS_ENV = "MOTHERDUCK_ACCOUNT_WORKERS"
 
 StepKind = Literal["add", "remove", "replace", "advance", "record", "same"]

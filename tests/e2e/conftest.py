@@ -243,3 +243,16 @@ def inline_stack(
         )
 
     return make
+
+
+@pytest.fixture
+def stepped(
+    emulator: Any,
+    emulator_stack: Callable[..., EmulatorStack],
+    pulumi_env: dict[str, str],
+    pulumi_bin: Path,
+) -> Callable[[str], Any]:
+    """`make(phase)`: a kill-at-every-step phase's stack, ready to step (tests/e2e/killsteps.py)."""
+    from tests.e2e.killsteps import stepped_factory
+
+    return stepped_factory(emulator, emulator_stack, pulumi_env, pulumi_bin)

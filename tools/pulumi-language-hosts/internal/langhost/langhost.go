@@ -183,17 +183,27 @@ func (b *Base) Execute(ctx context.Context, cmd *exec.Cmd) *pulumirpc.RunRespons
 	defer runCancel()
 	stopRun := context.AfterFunc(ctx, runCancel)
 	defer stopRun()
-	go func() {
-		<-runCtx.Done()
-		if cmd.Process != nil {
-			_ = cmd.Process.Signal(os.Interrupt)
-			time.AfterFunc(5*time.Second, func() { _ = cmd.Process.Kill() })
-		}
-	}()
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	logging.V(5).Infof("language host launching %v", cmd.Args)
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		finished := make(chan struct{})
+		go func() {
+			select {
+			case <-finished:
+			case <-runCtx.Done(): // interrupt, then kill what is still running 5 s later
+				_ = cmd.Process.Signal(os.Interrupt)
+				select {
+				case <-finished:
+				case <-time.After(5 * time.Second):
+					_ = cmd.Process.Kill()
+				}
+			}
+		}()
+		err = cmd.Wait()
+		close(finished)
+	}
 	_ = os.Stdout.Sync()
 	_ = os.Stderr.Sync()
 	if err == nil {

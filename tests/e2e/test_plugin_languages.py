@@ -151,8 +151,9 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
     emulator_stack: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
-    """One `up`, a rotation by trigger and a `destroy` of the same objects as the Python and
-    YAML programs make: the emulator holds exactly them, the secrets stay secret."""
+    """One `up`, a rotation by trigger (previewed first) and a `destroy` of the same objects as
+    the Python and YAML programs make: the emulator holds exactly them, the secrets stay
+    secret."""
     store = emulator.store
     svc, team = USERS[language]
     stack = emulator_stack(PROGRAMS / language)
@@ -183,13 +184,17 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
     assert set(resource["outputs"]["token"]) >= {"ciphertext"}  # encrypted in state
 
     stack.run("config", "set", "trigger", "second")
+    calls = len(store.requests)
+    planned = stack.preview()  # the program in dry-run mode: the rotation planned, no write
+    assert "~ 1 to update" in planned.stdout, planned.stdout
+    assert not [r for r in store.requests[calls:] if r.write], "preview wrote to the API"
     rotate = stack.up()
     rotated = stack.outputs(show_secrets=True)
     assert rotated["tokenId"] != outputs["tokenId"]
     assert [t.id for t in store.list_tokens(svc)] == [rotated["tokenId"]], "old token kept"
     assert rotated["teamTokenIds"] == outputs["teamTokenIds"]
 
-    texts = [p.stdout + p.stderr for p in (up, rotate)]
+    texts = [p.stdout + p.stderr for p in (up, planned, rotate)]
     texts += [json.dumps(stack.export()), stack.state_text()]
     for text in texts:
         for value in (secret, rotated["token"], team_secret, emulator.admin_token):

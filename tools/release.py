@@ -212,6 +212,9 @@ def npm_package(schema: Path, version: str, out: Path, work: Path) -> Path:
     (sdk / ".npmignore").write_text("node_modules/\n")
     (sdk / "node_modules").symlink_to(node_toolchain())
     run(node_toolchain() / ".bin" / "tsc", "-p", sdk, cwd=sdk)
+    # bin/utilities.js reads the SDK's version from `./package.json` (every resource asks the
+    # engine for that plugin version): without the copy the program fails at its first import.
+    shutil.copy(sdk / "package.json", sdk / "bin" / "package.json")
     (sdk / "node_modules").unlink()
     npm = shutil.which("npm")
     if not npm:

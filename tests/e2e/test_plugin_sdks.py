@@ -5,8 +5,9 @@ runs them inside the language hosts) and is compiled with a sample program: Type
 `tsc` (pinned `typescript` and `@pulumi/pulumi`, installed once into the cache), Go with
 `go build` (pulumi sdk/v3 and its graph from the module cache, and from the registry where the
 cache lacks a module: tools/gobuild.py), Python imported and type-checked with mypy.
-Running those programs needs the Node.js and Go language hosts, which the Go module proxy
-here does not serve; YAML programs run through the engine (tests/e2e/test_plugin_yaml.py).
+These samples are only compiled; TypeScript and Go programs run through the engine, with this
+project's own Node.js and Go language hosts, in tests/e2e/test_plugin_languages.py (YAML in
+tests/e2e/test_plugin_yaml.py).
 Everything is generic over the schema: each resource, component and function in it must be
 in every SDK.
 """

@@ -180,6 +180,7 @@ def test_npm_tarball_is_the_built_sdk(dist: Path) -> None:
         names = set(archive.getnames())
         manifest = json.load(archive.extractfile("package/package.json"))  # type: ignore[arg-type]
     assert {"package/bin/index.js", "package/bin/index.d.ts"} <= names
+    assert "package/bin/package.json" in names  # bin/utilities.js reads its version there
     assert (manifest["name"], manifest["version"]) == ("@motherduck-pulumi/motherduck", VERSION)
     assert manifest["main"] == "bin/index.js" and manifest["pulumi"]["version"] == VERSION
 

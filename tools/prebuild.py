@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tools.language_hosts import install_language_hosts
 from tools.pulumi_yaml import install_language_yaml
 from tools.sdkgen import install_sdkgen, node_toolchain
 
 BUILDS: dict[str, Callable[[], Path]] = {
     "pulumi-language-yaml": install_language_yaml,
+    "pulumi-language-nodejs and pulumi-language-go": install_language_hosts,
     "pulumi-sdkgen": install_sdkgen,
     "the TypeScript toolchain": node_toolchain,
 }

@@ -90,7 +90,12 @@ class Server:
     def url(self, prefix: str = "") -> str:
         """The `pulumi login` URL of the bucket (or of a prefix in it: one backend per test)."""
         path = f"/{prefix.strip('/')}" if prefix else ""
-        return f"s3://{self.bucket}{path}?endpoint={self.endpoint}&disableSSL=true&s3ForcePathStyle=true"
+        # MinIO sends no response checksums: without `when_required` the AWS SDK warns about
+        # each response on stderr ("Response has no supported checksum").
+        return (
+            f"s3://{self.bucket}{path}?endpoint={self.endpoint}&disableSSL=true"
+            "&s3ForcePathStyle=true&response_checksum_validation=when_required"
+        )
 
     def env(self) -> dict[str, str]:
         """The variables Pulumi's S3 backend reads its credentials and region from."""
@@ -138,15 +143,22 @@ def _signed(method: str, endpoint: str, path: str, body: bytes = b"") -> urllib.
     return request
 
 
-def create_bucket(endpoint: str, bucket: str) -> None:
-    """PUT /<bucket>: S3's CreateBucket (an existing bucket of ours is fine)."""
-    try:
-        with urllib.request.urlopen(_signed("PUT", endpoint, f"/{bucket}"), timeout=30):
-            pass
-    except urllib.error.HTTPError as error:
-        body = error.read().decode(errors="replace")
-        if "BucketAlreadyOwnedByYou" not in body:
-            raise RuntimeError(f"creating bucket {bucket}: HTTP {error.code}: {body}") from error
+def create_bucket(endpoint: str, bucket: str, wait: float = 60) -> None:
+    """PUT /<bucket>: S3's CreateBucket (an existing bucket of ours is fine). A server that
+    answers `ready` may still refuse with 503 while it initialises: that is tried again."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(_signed("PUT", endpoint, f"/{bucket}"), timeout=30):
+                return
+        except urllib.error.HTTPError as error:
+            body = error.read().decode(errors="replace")
+            if "BucketAlreadyOwnedByYou" in body:
+                return
+            if error.code != 503 or time.monotonic() > deadline:
+                problem = f"creating bucket {bucket}: HTTP {error.code}: {body}"
+                raise RuntimeError(problem) from error
+        time.sleep(0.2)
 
 
 def put_object(endpoint: str, bucket: str, key: str, body: bytes) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from motherduck_provider.emulator import EmulatorServer
 from motherduck_provider.fleet import shard_of
@@ -105,7 +106,8 @@ def test_stack_killed_recovered_refreshed_destroyed_on_the_object_store(
 
     # A stack file that does not load: nothing to repair in place, the exact commands instead.
     url = pulumi_env["PULUMI_BACKEND_URL"].split("?")[0]
-    key = f"{url.split('/', 3)[3]}/.pulumi/stacks/{stack.project.name}/dev.json"
+    project = yaml.safe_load((stack.project / "Pulumi.yaml").read_text())["name"]
+    key = f"{url.split('/', 3)[3]}/.pulumi/stacks/{project}/dev.json"
     put_object(object_store.endpoint, object_store.bucket, key, b'{"version": 3, "checkpoint": ')
     broken = recover(stack.project, pulumi_env, pulumi)
     assert broken.returncode == 1, broken.stdout + broken.stderr

@@ -39,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "minio"
 PACKAGE = "github.com/minio/minio"
 BINARY = "minio"
+# `go build` arguments (with CGO_ENABLED=0 from go_env): part of the stamp, so a change rebuilds.
+BUILD_ARGS = ("-trimpath", "-ldflags", "-s -w")
 
 ACCESS_KEY = "motherduck-pulumi"
 SECRET_KEY = "motherduck-pulumi-secret"  # a test server's on loopback, not a secret
@@ -58,13 +60,15 @@ def pinned_version() -> str:
 def install_minio() -> Path:
     """The bin dir holding `minio`, built if missing or stale (waits for a build under way)."""
     inputs = sorted(p for p in MODULE_DIR.iterdir() if p.is_file())
-    stamp = f"minio {pinned_version()} inputs {digest(*inputs, Path(__file__))}"
+    # The stamp holds what the binary is made of (the module's files, the build's arguments),
+    # not this file: changing the server's start-up below does not rebuild it.
+    stamp = f"minio {pinned_version()} inputs {digest(*inputs)} build {' '.join(BUILD_ARGS)}"
 
     def build(work: Path) -> None:
         print(f"minio: building {BINARY} {pinned_version()}", file=sys.stderr)
         started = time.monotonic()
         subprocess.run(
-            [go(), "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{work}/bin/", PACKAGE],
+            [go(), "build", *BUILD_ARGS, "-o", f"{work}/bin/", PACKAGE],
             cwd=MODULE_DIR,
             env=go_env(),
             check=True,

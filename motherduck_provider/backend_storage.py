@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import yaml
 
@@ -90,17 +90,36 @@ def find_backend(cwd: Path, env: Mapping[str, str]) -> Backend:
     return Backend(CLOUD_URL, "the default (Pulumi Cloud)")
 
 
-def other_backend_advice(backend: Backend) -> str:
-    """What to do when a non-file backend cannot load the stack (this module repairs files only)."""
-    scheme = urlsplit(backend.url).scheme
-    if scheme in ("s3", "gs", "azblob"):
+OBJECT_STORES = ("s3", "gs", "azblob")
+
+
+def object_store_note(backend: Backend) -> str:
+    """What recover says about a non-file backend before it goes on (nothing to repair there)."""
+    if urlsplit(backend.url).scheme in OBJECT_STORES:
+        return (
+            f"storage: {backend.url.split('?', 1)[0]} is an object store, which writes each "
+            "object whole: nothing to repair (the lock a killed run left goes with --cancel)"
+        )
+    return f"storage: {backend.url} keeps the state: nothing to repair"
+
+
+def other_backend_advice(backend: Backend, project: str = "", stack: str = "") -> str:
+    """What to do when a non-file backend cannot load the stack: the exact commands that put
+    the previous version of the stack file back (this module repairs files only)."""
+    parts = urlsplit(backend.url)
+    if parts.scheme in OBJECT_STORES:
+        key = f".pulumi/stacks/{project or '<project>'}/{stack or '<stack>'}.json"
+        prefix = parts.path.strip("/")
+        if prefix:
+            key = f"{prefix}/{key}"
         return (
             f"The stack lives in {backend.url} (from {backend.source}), which this command does "
             "not repair: object stores write an object and its metadata in one request, so an "
-            "empty sidecar cannot be the cause. Download the stack file "
-            "(.pulumi/stacks/<project>/<stack>.json) and check that it parses; if not, restore "
-            "its previous version (the .bak beside it, .pulumi/backups/, or the bucket's object "
-            "versions), then run this command again."
+            "empty sidecar cannot be the cause. The stack file does not load; its previous "
+            "version is the .bak beside it (older ones: .pulumi/backups/, or the bucket's object "
+            "versions). Keep a copy of the stack file and put the .bak in its place:\n"
+            + "\n".join(f"  {line}" for line in _restore_commands(parts, key))
+            + "\nthen run this command again."
         )
     return (
         f"The stack lives in {backend.url} (from {backend.source}), which this command does not "
@@ -108,6 +127,42 @@ def other_backend_advice(backend: Backend) -> str:
         "`pulumi stack history`, save it with `pulumi stack export --version N --file good.json`, "
         "restore it with `pulumi stack import --file good.json`, then run this command again."
     )
+
+
+def _restore_commands(parts: SplitResult, key: str) -> list[str]:
+    """The copy-aside and restore commands of `key` in the bucket of `parts` (its own CLI)."""
+    query = parse_qs(parts.query)
+    name = key.rsplit("/", 1)[-1]
+    if parts.scheme == "s3":
+        url = f"s3://{parts.netloc}/{key}"
+        options = ""
+        endpoint = (query.get("endpoint") or [""])[-1]
+        if endpoint:
+            plain = any(
+                (query.get(flag) or ["false"])[-1].lower() in ("1", "true")
+                for flag in ("disableSSL", "disable_https")
+            )
+            if "://" not in endpoint:
+                endpoint = f"{'http' if plain else 'https'}://{endpoint}"
+            options += f" --endpoint-url {endpoint}"
+        region = (query.get("region") or [""])[-1]
+        if region:
+            options += f" --region {region}"
+        return [
+            f"aws s3 cp {url} ./{name}.broken{options}",
+            f"aws s3 cp {url}.bak {url}{options}",
+        ]
+    if parts.scheme == "gs":
+        url = f"gs://{parts.netloc}/{key}"
+        return [f"gcloud storage cp {url} ./{name}.broken", f"gcloud storage cp {url}.bak {url}"]
+    account = (query.get("storage_account") or ["$AZURE_STORAGE_ACCOUNT"])[-1]
+    where = f"--account-name {account} --container-name {parts.netloc}"
+    return [
+        f"az storage blob download {where} --name {key} --file ./{name}.broken",
+        f"az storage blob copy start --account-name {account} --destination-container "
+        f"{parts.netloc} --destination-blob {key} --source-container {parts.netloc} "
+        f"--source-blob {key}.bak",
+    ]
 
 
 @dataclass
@@ -212,6 +267,11 @@ def selected_stack(
         raise StackNotFound("no stack is selected here (pass --stack NAME)")
     parts = str(name).split("/")
     return (parts[-2] if len(parts) == 3 else project), parts[-1]
+
+
+def project_settings(cwd: Path) -> dict[str, Any]:
+    """`Pulumi.yaml` of `cwd` as a mapping ({} when missing or unreadable)."""
+    return _project(cwd)
 
 
 def _project(cwd: Path) -> dict[str, Any]:

@@ -10,7 +10,10 @@ In order, it:
 
 1. **repairs file-backend storage** a kill can leave unreadable (`failed to load checkpoint:
    EOF`): a metadata sidecar (`*.attrs`) the backend cannot decode is moved, with a copy kept,
-   to `<backend>/.motherduck-recover/`; nothing else is touched (see `backend_storage.py`);
+   to `<backend>/.motherduck-recover/`; nothing else is touched (see `backend_storage.py`).
+   An object store (S3, MinIO, GCS, Azure Blob) writes each object whole: nothing to repair
+   there; should its stack file not load, the error names the exact commands that put the
+   previous version back;
 2. with `--cancel`, removes the killed run's lock (`pulumi cancel --yes`);
 3. **finishes the killed run's pending creates**: a `ServiceAccount` is recorded as created
    with the username as its id (what our create would have returned) and
@@ -79,7 +82,12 @@ def _repair_storage(options: argparse.Namespace) -> int:
     backend = storage.find_backend(cwd, os.environ)
     root = backend.root(cwd)
     if root is None:
-        options.advice = storage.other_backend_advice(backend)
+        try:
+            project, stack = storage.selected_stack(cwd, backend, os.environ, options.stack)
+        except storage.StackNotFound:
+            project, stack = "", ""
+        options.advice = storage.other_backend_advice(backend, project, stack)
+        print(storage.object_store_note(backend))
         return 0
     options.advice = (
         f"The file backend {root} holds no metadata file this command can prove broken, so it "

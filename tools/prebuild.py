@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tools.language_hosts import install_language_hosts
+from tools.minio import install_minio
 from tools.pulumi_yaml import install_language_yaml
 from tools.sdkgen import install_sdkgen, node_toolchain
 
@@ -25,6 +26,7 @@ BUILDS: dict[str, Callable[[], Path]] = {
     "pulumi-language-nodejs and pulumi-language-go": install_language_hosts,
     "pulumi-sdkgen": install_sdkgen,
     "the TypeScript toolchain": node_toolchain,
+    "MinIO (the object-store tests' server)": install_minio,
 }
 
 

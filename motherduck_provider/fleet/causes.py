@@ -17,7 +17,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CommandOutput", "failure_cause", "parse_command_error"]
+__all__ = ["CommandOutput", "failure_cause", "lock_holder", "parse_command_error"]
 
 # Kept short so a summary line fits a terminal or a CI log line.
 MAX_LENGTH = 300
@@ -87,17 +87,20 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _lock_held(stderr: str) -> str:
-    owner = _LOCK_OWNER.search(stderr)
+def lock_holder(text: str) -> str:
+    """Who holds a stack's lock, from Pulumi's refusal: `USER@HOST (pid N) since TIME`."""
+    owner = _LOCK_OWNER.search(text)
     if owner is not None:
-        holder = f"{owner['who']} (pid {owner['pid']}) since {owner['at']}"
-    elif _CLOUD_LOCK in stderr:
-        holder = "another update in Pulumi Cloud"
-    else:
-        holder = "another run"
+        return f"{owner['who']} (pid {owner['pid']}) since {owner['at']}"
+    if _CLOUD_LOCK in text:
+        return "another update in Pulumi Cloud"
+    return "another run"
+
+
+def _lock_held(stderr: str) -> str:
     return (
-        f"lock held by {holder}: another run of this stack is going on; wait for it to end, "
-        "or if that run is dead, `... recover --failed` removes its lock"
+        f"lock held by {lock_holder(stderr)}: another run of this stack is going on; wait for "
+        "it to end, or if that run is dead, `... recover --failed` removes its lock"
     )
 
 

@@ -6,7 +6,8 @@ another's as they are: ids, token secrets (re-encrypted for the new stack), mark
 fleet config changes so that the program declares them in the new shard; the next `up` of both
 shards has nothing to do. The state moves first: if the config change fails, running the same
 command again finishes it (a move finds the account already where it should be), and in
-between a protected account refuses deletion rather than disappearing.
+between a protected account refuses deletion rather than disappearing. Both refuse, before
+changing anything, while another run holds the lock of one of the fleet's stacks (`locks.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from .assignment import CONFIG_NAMESPACE, PINS_KEY, SHARDS_KEY, account_key, shard_of
 from .layout import FleetError, FleetFile
+from .locks import refuse_if_locked
 from .runner import Fleet
 from .shards import create_stacks
 
@@ -124,6 +126,7 @@ def move_account(fleet: Fleet, spec: FleetFile, username: str, to: int, say: Pri
     """Move one account to shard `to`, and pin it there."""
     if not 0 <= to < spec.shards:
         raise FleetError(f"--to: {to} is not a shard within 0..{spec.shards - 1}")
+    refuse_if_locked(fleet, spec.stacks, f"move {username} --to {to}")
     key = account_key(username)
     holders = {s: units[key] for s in spec.stacks if key in (units := stack_units(fleet, s))}
     dest = spec.stack(to)
@@ -149,6 +152,7 @@ def reshard(fleet: Fleet, spec: FleetFile, shards: int, say: Print) -> FleetFile
     """Spread every account over `shards` stacks by the hash (pins within range are kept)."""
     from pulumi import automation as auto
 
+    refuse_if_locked(fleet, spec.stacks, f"reshard --shards {shards}")
     new = FleetFile(spec.stack_prefix, shards)
     pins = {u: k for u, k in read_pins(fleet, spec.stack(0)).items() if k < shards}
     base = fleet.open(spec.stack(0)).get_all_config()

@@ -11,21 +11,27 @@
   fails the test, showing the output, on a non-zero exit.
 * ``copy_project``: copies a project dir under ``tmp_path`` so stack files
   written by the CLI (``Pulumi.<stack>.yaml``) never land in the repo.
+* ``object_store`` (session): a MinIO server on loopback with a bucket, built once by
+  ``tools/minio.py`` (a build another process started is waited for, not repeated);
+  ``object_store_env(server, name)`` gives a test its own backend in it (a prefix of the
+  bucket) in place of the file backend of ``pulumi_env``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tools.minio import Server, install_minio, serve
 from tools.pulumi_env import install_pulumi, pulumi_environment
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -40,6 +46,23 @@ def pulumi_bin() -> Path:
         return install_pulumi()
     except (RuntimeError, OSError) as exc:
         pytest.fail(f"the Pulumi toolchain could not be installed: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """MinIO on a free loopback port with a bucket, for the session; fails if it cannot start."""
+    try:
+        install_minio()  # waits for a build another process (scripts/test) has started
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"the MinIO server could not be built: {exc}", pytrace=False)
+    with serve(tmp_path_factory.mktemp("minio")) as server:
+        yield server
+
+
+def object_store_env(server: Server, name: str) -> dict[str, str]:
+    """Environment additions that put a test's state in its own prefix of the bucket."""
+    prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:60]
+    return {**server.env(), "PULUMI_BACKEND_URL": server.url(prefix)}
 
 
 @pytest.fixture

@@ -227,3 +227,48 @@ def test_other_backends_get_advice_and_no_repair(url: str, says: str, tmp_path: 
     assert backend.root(tmp_path) is None
     advice = storage.other_backend_advice(backend)
     assert says in advice and "does not repair" in advice and url in advice
+
+
+@pytest.mark.parametrize(
+    ("url", "commands"),
+    [
+        (
+            "s3://state/team?endpoint=127.0.0.1:9000&disableSSL=true&s3ForcePathStyle=true",
+            [
+                "aws s3 cp s3://state/team/.pulumi/stacks/proj/dev.json ./dev.json.broken "
+                "--endpoint-url http://127.0.0.1:9000",
+                "aws s3 cp s3://state/team/.pulumi/stacks/proj/dev.json.bak "
+                "s3://state/team/.pulumi/stacks/proj/dev.json --endpoint-url http://127.0.0.1:9000",
+            ],
+        ),
+        (
+            "s3://state?region=eu-west-1",
+            [
+                "aws s3 cp s3://state/.pulumi/stacks/proj/dev.json.bak "
+                "s3://state/.pulumi/stacks/proj/dev.json --region eu-west-1"
+            ],
+        ),
+        (
+            "gs://state/team",
+            [
+                "gcloud storage cp gs://state/team/.pulumi/stacks/proj/dev.json.bak "
+                "gs://state/team/.pulumi/stacks/proj/dev.json"
+            ],
+        ),
+        (
+            "azblob://state?storage_account=acct",
+            [
+                "az storage blob copy start --account-name acct --destination-container state "
+                "--destination-blob .pulumi/stacks/proj/dev.json --source-container state "
+                "--source-blob .pulumi/stacks/proj/dev.json.bak"
+            ],
+        ),
+    ],
+)
+def test_object_store_advice_names_the_exact_commands(url: str, commands: list[str]) -> None:
+    """An object store cannot be repaired in place: the advice puts the .bak back, exactly."""
+    advice = storage.other_backend_advice(storage.Backend(url, "env"), "proj", "dev")
+    for command in commands:
+        assert f"\n  {command}" in advice, advice
+    assert advice.endswith("then run this command again.")
+    assert "nothing to repair" in storage.object_store_note(storage.Backend(url, "env"))

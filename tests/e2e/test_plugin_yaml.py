@@ -255,7 +255,7 @@ def test_terraform_config_names_environment_variables_and_check_names(
     env = {"MOTHERDUCK_ADMIN_TOKEN": emulator.admin_token, "MOTHERDUCK_API_BASE_URL": emulator.url}
     calls = len(emulator.store.requests)
     refresh = stack.refresh(env=env)
-    assert "4 unchanged" in refresh.stdout, refresh.stdout
+    assert "7 unchanged" in refresh.stdout, refresh.stdout
     assert len(emulator.store.requests) > calls, "refresh did not reach the emulator"
 
     manifest = stack.project / "Pulumi.yaml"

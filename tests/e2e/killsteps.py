@@ -452,3 +452,19 @@ def check_killed_at(
     up.stack.up()  # the one `pulumi up` after recovery
     assert program_digest(up.stack.project) == program
     assert_converged(emulator, up.stack, PHASES[point.phase].accounts)
+
+
+def killed_at_test(params: list[Any]) -> Callable[..., None]:
+    """A `test_killed_at` over these points, for the module that assigns it."""
+
+    @pytest.mark.parametrize("point", params)
+    def test_killed_at(
+        point: Point,
+        stepped: Callable[[str], SteppedUp],
+        emulator: EmulatorServer,
+        pulumi_env: dict[str, str],
+        pulumi_bin: Path,
+    ) -> None:
+        check_killed_at(point, stepped, emulator, pulumi_env, pulumi_bin)
+
+    return test_killed_at

@@ -8,20 +8,11 @@ points are in `test_kill_every_step_create.py`, `_rotate.py` and `_onestep.py`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer
-from tests.e2e.killsteps import (
-    PHASES,
-    Point,
-    SteppedUp,
-    assert_converged,
-    check_killed_at,
-    points,
-    walk,
-)
+from tests.e2e.killsteps import PHASES, SteppedUp, assert_converged, killed_at_test, points, walk
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +32,4 @@ def test_walk(phase: str, stepped: Callable[[str], SteppedUp], emulator: Emulato
     assert_converged(emulator, up.stack, PHASES[phase].accounts)
 
 
-@pytest.mark.parametrize("point", points("create", 1, 11))
-def test_killed_at(
-    point: Point,
-    stepped: Callable[[str], SteppedUp],
-    emulator: EmulatorServer,
-    pulumi_env: dict[str, str],
-    pulumi_bin: Path,
-) -> None:
-    check_killed_at(point, stepped, emulator, pulumi_env, pulumi_bin)
+test_killed_at = killed_at_test(points("create", 1, 11))

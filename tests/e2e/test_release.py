@@ -5,7 +5,10 @@ a clean environment and used.
 The plugin package goes into a fresh PULUMI_HOME with `pulumi plugin install ... --file` and
 serves a YAML program found through the plugin cache alone: no `packages` entry, no
 `pulumi-resource-motherduck` on PATH, no MOTHERDUCK_PLUGIN_PYTHON, automatic plugin downloads
-off (tools/pulumi_env.py).
+off (tools/pulumi_env.py). With the same package installed the same way, a TypeScript program
+whose node_modules get the npm tarball by `npm install --offline` and a Go program on the Go
+module zip (unzipped, by `replace`) each make a service account and its token and destroy them,
+through the engine's Node.js and Go language hosts (tools/language_hosts.py) alone.
 """
 
 from __future__ import annotations
@@ -24,14 +27,19 @@ from typing import Any
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer
+from tests.e2e.test_plugin_languages import GO_BUILD_ENV, SDKGEN
 from tools import release
+from tools.gobuild import go, go_env
+from tools.language_hosts import install_language_hosts
 from tools.pulumi_env import pulumi_environment
 from tools.pulumi_yaml import install_language_yaml
+from tools.sdkgen import NODE_DIR, node_toolchain
 
 pytestmark = pytest.mark.e2e
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = Path(__file__).resolve().parent / "programs" / "plugin_package"
+LANGUAGE_PROGRAMS = Path(__file__).resolve().parent / "programs" / "release_languages"
 VERSION = "9.8.7"  # not the package's: every artifact must carry the one given
 PLUGIN = "pulumi-resource-motherduck"
 ARTIFACTS = {
@@ -151,6 +159,94 @@ def test_plugin_package_installs_and_serves_a_yaml_program(
     assert account["provider"].startswith(provider["urn"])
     stack.destroy()
     assert not emulator.store.has_user("package_svc")
+
+
+def install_npm_tarball(project: Path, tarball: Path) -> None:
+    """The project's node_modules: the pinned toolchain's packages (typescript, @pulumi/pulumi;
+    tools/sdk-node) copied in and kept as the project's devDependencies, then the release's
+    tarball by `npm install --offline`: from the file and npm's cache alone, no registry."""
+    shutil.copytree(node_toolchain(), project / "node_modules", symlinks=True)
+    manifest = json.loads((project / "package.json").read_text())
+    manifest["devDependencies"] = json.loads((NODE_DIR / "package.json").read_text())[
+        "devDependencies"
+    ]
+    (project / "package.json").write_text(json.dumps(manifest, indent=4) + "\n")
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to install the npm tarball"
+    run(npm, "install", "--offline", "--no-audit", "--no-fund", "--no-package-lock", tarball,
+        cwd=project)  # fmt: skip
+    installed = project / "node_modules" / "@motherduck-pulumi" / "motherduck"
+    assert json.loads((installed / "package.json").read_text())["version"] == VERSION
+
+
+def use_go_module_zip(project: Path, archive: Path, work: Path) -> dict[str, str]:
+    """The Go module zip unzipped and required by the program's go.mod through `replace` (as
+    test_plugin_languages does with a generated SDK), Pulumi's sdk/v3 graph at the versions
+    Pulumi's codegen module resolved. Built once here, offline if the module cache holds the
+    graph (else fetching what it lacks): the language host's `go build`, with the settings
+    returned, is then a cache hit."""
+    with zipfile.ZipFile(archive) as opened:
+        module = opened.namelist()[0].split(f"@v{VERSION}/")[0]
+        opened.extractall(work / "go-sdk")
+    sdk = work / "go-sdk" / f"{module}@v{VERSION}"
+    requires = (SDKGEN / "go.mod").read_text().split("\nrequire", 1)[1]
+    shutil.copy(SDKGEN / "go.sum", project / "go.sum")
+    (project / "go.mod").write_text(
+        "module example.com/release-go\n\ngo 1.26\n\n"
+        f"require {module} v0.0.0\n\nreplace {module} => {sdk}\n\nrequire{requires}"
+    )
+    for build in (go_env(offline=True, mod="mod", GOSUMDB="off"), go_env(mod="mod", GOSUMDB="off")):
+        warm = subprocess.run(["go", "build", "-o", str(work / "warm"), "."], cwd=project,
+                              env=build, capture_output=True, text=True, check=False)  # fmt: skip
+        if warm.returncode == 0:
+            return {key: build[key] for key in (*GO_BUILD_ENV, "GOPROXY") if key in build}
+    pytest.fail(f"the Go program does not build on the module zip\n{warm.stderr}", pytrace=False)
+
+
+def test_npm_tarball_and_go_module_zip_run_programs_on_the_plugin_package(
+    dist: Path,
+    pulumi_env: dict[str, str],
+    emulator: EmulatorServer,
+    emulator_stack: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A TypeScript and a Go program, each on its SDK from dist/ and the plugin package
+    installed into the clean PULUMI_HOME: `up`, the token a secret output, `destroy`. The
+    language hosts are the engine's (a standard Pulumi install ships them); nothing of ours is
+    on PATH."""
+    monkeypatch.delenv("MOTHERDUCK_PLUGIN_PYTHON", raising=False)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    try:
+        hosts_bin = install_language_hosts()
+    except Exception as exc:  # a failed `go build` too: fail, never skip
+        pytest.fail(f"the language hosts could not be built: {exc}", pytrace=False)
+    pulumi_env["PATH"] = os.pathsep.join([str(hosts_bin), pulumi_env["PATH"]])
+    plugin = dist / f"{PLUGIN}-v{VERSION}-linux-amd64.tar.gz"
+    projects = {"nodejs": "release_ts_svc", "go": "release_go_svc"}
+    for language, username in projects.items():
+        stack = emulator_stack(LANGUAGE_PROGRAMS / language)
+        if language == "nodejs":
+            stack.run("plugin", "install", "resource", "motherduck", VERSION, "--file", str(plugin))
+            install_npm_tarball(stack.project, dist / f"motherduck-pulumi-motherduck-{VERSION}.tgz")
+        else:
+            build = use_go_module_zip(
+                stack.project, dist / f"motherduck-go-sdk-v{VERSION}.zip", tmp_path
+            )
+            pulumi_env.update(build)  # and `go` on PATH, for the Go host's `go build`
+            pulumi_env["PATH"] = os.pathsep.join([str(Path(go()).parent), pulumi_env["PATH"]])
+        assert shutil.which(PLUGIN, path=pulumi_env["PATH"]) is None
+
+        stack.up()
+        outputs = stack.outputs(show_secrets=True)
+        assert list(emulator.store.users.get(username).tokens) == [outputs["tokenId"]], language
+        assert stack.outputs()["token"] == "[secret]", language
+        (account,) = stack.resources("motherduck:index:ServiceAccount")
+        (provider,) = stack.resources("pulumi:providers:motherduck")  # the default one
+        assert account["provider"].startswith(provider["urn"]), language
+        stack.destroy()
+        assert not emulator.store.has_user(username), language
+        assert stack.resources("motherduck:") == [], language
 
 
 def test_python_wheels_install_offline_and_import(dist: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -89,3 +90,11 @@ def cached(target: Path, stamp: str, build: Callable[[Path], None]) -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def required_version(module_dir: Path, module: str) -> str:
+    """The version of `module` that `module_dir/go.mod` requires, with its `v` (one source)."""
+    found = re.search(rf"{re.escape(module)} (v\S+)", (module_dir / "go.mod").read_text())
+    if not found:
+        raise RuntimeError(f"no {module} version in {module_dir}/go.mod")
+    return found.group(1)

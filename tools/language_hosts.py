@@ -14,12 +14,11 @@ later calls are instant and offline.
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tools.gobuild import cache_root, cached, digest, go, go_env
+from tools.gobuild import cache_root, cached, digest, go, go_env, required_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "pulumi-language-hosts"
@@ -28,12 +27,7 @@ BINARIES = ("pulumi-language-nodejs", "pulumi-language-go")
 
 def pinned_version() -> str:
     """The pulumi sdk/v3 version go.mod requires (the one source of truth)."""
-    found = re.search(
-        r"github\.com/pulumi/pulumi/sdk/v3 v(\S+)", (MODULE_DIR / "go.mod").read_text()
-    )
-    if not found:
-        raise RuntimeError(f"no github.com/pulumi/pulumi/sdk/v3 version in {MODULE_DIR}/go.mod")
-    return found.group(1)
+    return required_version(MODULE_DIR, "github.com/pulumi/pulumi/sdk/v3").removeprefix("v")
 
 
 def inputs() -> list[Path]:

@@ -22,7 +22,6 @@ import functools
 import hashlib
 import hmac
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.gobuild import cache_root, cached, digest, go, go_env
+from tools.gobuild import cache_root, cached, digest, go, go_env, required_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "minio"
@@ -49,11 +48,7 @@ REGION = "us-east-1"
 
 def pinned_version() -> str:
     """The minio pseudo-version go.mod requires (the one source of truth)."""
-    text = (MODULE_DIR / "go.mod").read_text()
-    found = re.search(r"github\.com/minio/minio (v\S+)", text)
-    if not found:
-        raise RuntimeError(f"no github.com/minio/minio version in {MODULE_DIR}/go.mod")
-    return found.group(1)
+    return required_version(MODULE_DIR, "github.com/minio/minio")
 
 
 @functools.cache

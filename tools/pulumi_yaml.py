@@ -12,12 +12,11 @@ instant, and only the tests that run YAML programs pay for the first build.
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tools.gobuild import cache_root, cached, digest, go, go_env
+from tools.gobuild import cache_root, cached, digest, go, go_env, required_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "pulumi-language-yaml"
@@ -27,11 +26,7 @@ BINARY = "pulumi-language-yaml"
 
 def pinned_version() -> str:
     """The pulumi-yaml version go.mod requires (the one source of truth)."""
-    text = (MODULE_DIR / "go.mod").read_text()
-    found = re.search(r"github\.com/pulumi/pulumi-yaml v(\S+)", text)
-    if not found:
-        raise RuntimeError(f"no github.com/pulumi/pulumi-yaml version in {MODULE_DIR}/go.mod")
-    return found.group(1)
+    return required_version(MODULE_DIR, "github.com/pulumi/pulumi-yaml").removeprefix("v")
 
 
 @functools.cache

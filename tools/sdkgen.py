@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from tools.gobuild import cache_root, cached, digest, go, go_env
+from tools.gobuild import cache_root, cached, digest, go, go_env, required_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = REPO_ROOT / "tools" / "pulumi-sdkgen"
@@ -35,12 +34,7 @@ LANGUAGES = ("nodejs", "go", "python")
 
 def pinned_version() -> str:
     """The pulumi pkg/v3 version go.mod requires (the codegen gen-sdk would run)."""
-    found = re.search(
-        r"github\.com/pulumi/pulumi/pkg/v3 v(\S+)", (MODULE_DIR / "go.mod").read_text()
-    )
-    if not found:
-        raise RuntimeError(f"no github.com/pulumi/pulumi/pkg/v3 version in {MODULE_DIR}/go.mod")
-    return found.group(1)
+    return required_version(MODULE_DIR, "github.com/pulumi/pulumi/pkg/v3").removeprefix("v")
 
 
 def install_sdkgen() -> Path:

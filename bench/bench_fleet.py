@@ -6,8 +6,8 @@ seconds of the same fleet with a provider that makes no calls (`null_provider.py
 own cost). Both fleets run phase by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_fleet.py --accounts 1000 --shards 20 [--parallel P]
-[--latency 0.05] [--no-null] [--phases up destroy] [--json out.json]`. Loopback only; the
-emulator runs in this process. Figures, not a test: the machine's load moves them.
+[--latency 0.05] [--no-null] [--onestep] [--phases up destroy] [--json out.json]`. Loopback
+only; the emulator runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -43,12 +43,20 @@ PHASES = (
 )
 
 
-def floor(phase: str, accounts: int) -> int:
-    return {"up": 3 * accounts, "refresh": 2 * accounts, "destroy": 2 * accounts}.get(phase, 0)
+def floor(phase: str, accounts: int, onestep: bool = False) -> int:
+    # The one-step form deletes the account alone (its token goes with it).
+    deletes = accounts if onestep else 2 * accounts
+    return {"up": 3 * accounts, "refresh": 2 * accounts, "destroy": deletes}.get(phase, 0)
 
 
 def make_fleet(
-    root: Path, mode: str, bin_dir: Path, server: EmulatorServer, accounts: int, shards: int
+    root: Path,
+    mode: str,
+    bin_dir: Path,
+    server: EmulatorServer,
+    accounts: int,
+    shards: int,
+    onestep: bool = False,
 ) -> tuple[Fleet, FleetFile]:
     project = root / mode
     shutil.copytree(PROGRAM, project, ignore=shutil.ignore_patterns("__pycache__"))
@@ -61,6 +69,7 @@ def make_fleet(
     values = {
         "accounts": auto.ConfigValue(str(accounts)),
         "mode": auto.ConfigValue(mode),
+        "onestep": auto.ConfigValue(str(onestep).lower()),
         "motherduck:apiUrl": auto.ConfigValue(server.url),
         "motherduck:token": auto.ConfigValue(server.admin_token, secret=True),
     }
@@ -76,6 +85,11 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, help="shards at once (default: the runner's)")
     parser.add_argument("--latency", type=float, default=0.05, help="added seconds per API call")
     parser.add_argument("--no-null", action="store_true", help="skip the no-call provider")
+    parser.add_argument(
+        "--onestep",
+        action="store_true",
+        help="one ServiceAccount per account holding its token and config (one resource)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--phases",
@@ -96,10 +110,12 @@ def main() -> None:
         server.store.faults.latency = args.latency
         modes = ("motherduck",) if args.no_null else ("motherduck", "null")
         fleets = {
-            m: make_fleet(Path(tmp), m, bin_dir, server, args.accounts, args.shards) for m in modes
+            m: make_fleet(Path(tmp), m, bin_dir, server, args.accounts, args.shards, args.onestep)
+            for m in modes
         }
         print(
-            f"{args.accounts} accounts x 3 resources over {args.shards} shards, {parallel} at "
+            f"{args.accounts} accounts x {1 if args.onestep else 3} resource(s) over "
+            f"{args.shards} shards, {parallel} at "
             f"once; {os.cpu_count()} cores; added API latency {args.latency * 1000:.0f} ms; "
             f"{time.strftime('%Y-%m-%d')}",
             flush=True,
@@ -131,7 +147,7 @@ def main() -> None:
                     row["null_seconds"] = round(seconds, 1)
             print(
                 f"{name:<10} {row['seconds']:>8} {row['calls']:>7} "
-                f"{floor(name, args.accounts):>7} {row.get('null_seconds', '-'):>8}",
+                f"{floor(name, args.accounts, args.onestep):>7} {row.get('null_seconds', '-'):>8}",
                 flush=True,
             )
             rows.append(row)
@@ -141,6 +157,7 @@ def main() -> None:
             "accounts": args.accounts,
             "shards": args.shards,
             "parallel": parallel,
+            "onestep": args.onestep,
             "latency": args.latency,
             "cores": os.cpu_count(),
             "phases": rows,

@@ -44,6 +44,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02, help="added seconds per API call")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--baseline", action="store_true", help="also run with no limit")
+    parser.add_argument(
+        "--onestep",
+        action="store_true",
+        help="one ServiceAccount per account holding its token and config (one resource)",
+    )
     args = parser.parse_args()
     if not 1 <= args.accounts <= 20000 or not 1 <= args.shards <= 200 or args.limit <= 0:
         parser.error("--accounts within 1..20000, --shards within 1..200, --limit above 0")
@@ -55,10 +60,11 @@ def main() -> None:
     ):
         server.store.faults.latency = args.latency
         fleet, spec = make_fleet(
-            Path(tmp), "motherduck", bin_dir, server, args.accounts, args.shards
+            Path(tmp), "motherduck", bin_dir, server, args.accounts, args.shards, args.onestep
         )
         print(
-            f"{args.accounts} accounts x 3 resources over {args.shards} shards; limit "
+            f"{args.accounts} accounts x {1 if args.onestep else 3} resource(s) over "
+            f"{args.shards} shards; limit "
             f"{args.limit:g} requests/s per token (burst {args.limit:g}); {os.cpu_count()} cores; "
             f"added API latency {args.latency * 1000:.0f} ms; {time.strftime('%Y-%m-%d')}",
             flush=True,
@@ -120,6 +126,7 @@ def main() -> None:
             "shards": args.shards,
             "limit": args.limit,
             "latency": args.latency,
+            "onestep": args.onestep,
             "cores": os.cpu_count(),
             "runs": rows,
         }

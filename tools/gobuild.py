@@ -42,15 +42,20 @@ def go() -> str:
 
 def go_env(*, offline: bool = False, mod: str = "readonly", **extra: str) -> dict[str, str]:
     """The environment of a Go build: this process's, with static binaries, the local
-    toolchain and `-mod=<mod>`. The registry is never replaced by a local file proxy (which
-    would serve only what other builds left); `offline` turns it off altogether."""
+    toolchain, `-mod=<mod>` and `-trimpath`. The registry is never replaced by a local file
+    proxy (which would serve only what other builds left); `offline` turns it off altogether.
+
+    `-trimpath` in GOFLAGS reaches the `go build` a Go language host runs for a test's program
+    too, so every build compiles Pulumi's sdk/v3 graph with the flags scripts/install-pulumi
+    builds the CLI with (static, trimmed): the Go build cache then holds it once, whichever
+    module cache or folder a build reads it from, instead of once per build setting."""
     env = {
         **os.environ,
         "PATH": os.pathsep.join([str(Path(go()).parent), os.environ.get("PATH", "")]),
         "CGO_ENABLED": "0",
         "GOTOOLCHAIN": "local",
         "GOWORK": "off",
-        "GOFLAGS": f"-mod={mod} -buildvcs=false",
+        "GOFLAGS": f"-mod={mod} -buildvcs=false -trimpath",
         **extra,
     }
     if offline:

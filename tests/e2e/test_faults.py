@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from motherduck_provider._time import parse_timestamp
 from motherduck_provider.emulator import EmulatorServer
+from motherduck_provider.resources._test_clock import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.e2e
 
@@ -87,10 +90,16 @@ def test_late_token_request(emulator: EmulatorServer, emulator_stack: MakeStack)
 
 
 def test_late_token_request_beyond_the_wait(
-    emulator: EmulatorServer, emulator_stack: MakeStack
+    emulator: EmulatorServer, emulator_stack: MakeStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A window longer than `motherduck:lateRequestWait` is left to the next `up`, which says
-    when; that `up` (after the time) revokes the late token."""
+    when; that `up` (after the time) revokes the late token.
+
+    The window is about 7 s. The provider reads the emulator's clock, frozen inside the window
+    for the preview and past it for the second `up`, so a slow machine cannot make the preview
+    fall after the window (it did in CI: the preview then announced the sweep instead).
+    """
+    monkeypatch.setenv(TEST_CLOCK_ENV, emulator.url + "/_emulator/clock")
     config = {"ttl": "3600", "motherduck:requestTimeout": "1", "motherduck:lateRequestWait": "0"}
     stack = emulator_stack(ACCOUNT, config)
     emulator.store.faults.slow(CREATE_TOKEN, seconds=2, count=1)
@@ -99,7 +108,10 @@ def test_late_token_request_beyond_the_wait(
     assert f"run `pulumi up` after {until} (UTC)" in " ".join(first.stdout.split())
     wait_for(emulator, CREATE_TOKEN, 2)
     assert len(emulator.store.list_tokens("etl_writer")) == 2  # the late duplicate, for now
+    end = parse_timestamp(until)
+    emulator.store.clock.freeze(end - timedelta(seconds=1))
     assert "may still land" in stack.preview().stdout
+    emulator.store.clock.freeze(end + timedelta(seconds=1))
     stack.run("config", "rm", "motherduck:lateRequestWait")
     second = stack.up()
     assert "1 updated" in second.stdout

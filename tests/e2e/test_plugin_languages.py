@@ -39,8 +39,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "plugin_languages"
 PLUGIN_BIN = REPO_ROOT / "tools" / "plugin-bin"
 SDKGEN = REPO_ROOT / "tools" / "pulumi-sdkgen"
-# The program's users per language: (the service account, the ManagedAccount's).
-USERS = {"nodejs": ("ts_svc", "ts_team"), "go": ("go_svc", "go_team")}
+# The program's users per language: (the service account, the ManagedAccount's, the one-step
+# ServiceAccount's).
+USERS = {"nodejs": ("ts_svc", "ts_team", "ts_one"), "go": ("go_svc", "go_team", "go_one")}
 # Go build settings the language host's `go build` inherits through the engine: the machine's
 # registry for what the module cache lacks, sums added as needed (go.sum from
 # tools/pulumi-sdkgen is the check), static, the local toolchain.
@@ -155,7 +156,7 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
     the Python and YAML programs make: the emulator holds exactly them, the secrets stay
     secret."""
     store = emulator.store
-    svc, team = USERS[language]
+    svc, team, one = USERS[language]
     stack = emulator_stack(PROGRAMS / language)
     INSTALL[language](schema, stack.project, tmp_path)
 
@@ -176,8 +177,16 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
         hashlib.sha256(team_secret.encode()).hexdigest()
     )
     assert outputs["listedTokenIds"] == [outputs["teamTokenIds"]["deploy"]]  # the invoke
+    # The one-step form: the account, both tokens and the Duckling config in one resource.
+    one_ids, one_secrets = outputs["oneTokenIds"], outputs["oneTokens"]
+    assert sorted(t.id for t in store.list_tokens(one)) == sorted(one_ids.values())
+    for name, token_id in one_ids.items():
+        digest = hashlib.sha256(one_secrets[name].encode()).hexdigest()
+        assert store.users[one].tokens[token_id].secret_sha256 == digest, name
+    assert store.users[one].config["read_write"]["instance_size"] == "standard"
     plain = stack.outputs()
     assert plain["token"] == "[secret]" and plain["teamTokens"] == "[secret]"
+    assert plain["oneTokens"] == "[secret]"
     tokens = stack.resources("motherduck:index:AccessToken")  # ci, and the component's
     (resource,) = [r for r in tokens if r["urn"].endswith("::ci")]
     assert resource["id"] == f"{svc}/{outputs['tokenId']}"
@@ -186,22 +195,34 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
     stack.run("config", "set", "trigger", "second")
     calls = len(store.requests)
     planned = stack.preview()  # the program in dry-run mode: the rotation planned, no write
-    assert "~ 1 to update" in planned.stdout, planned.stdout
+    assert "~ 2 to update" in planned.stdout, planned.stdout  # `ci` and `one` (its `loader`)
     assert not [r for r in store.requests[calls:] if r.write], "preview wrote to the API"
     rotate = stack.up()
     rotated = stack.outputs(show_secrets=True)
     assert rotated["tokenId"] != outputs["tokenId"]
     assert [t.id for t in store.list_tokens(svc)] == [rotated["tokenId"]], "old token kept"
     assert rotated["teamTokenIds"] == outputs["teamTokenIds"]
+    # One token of the one-step account rotated, its old one revoked; the other kept.
+    ids = rotated["oneTokenIds"]
+    assert ids["loader"] != one_ids["loader"] and ids["reader"] == one_ids["reader"]
+    assert sorted(t.id for t in store.list_tokens(one)) == sorted(ids.values())
+    assert rotated["oneTokens"]["reader"] == one_secrets["reader"]
 
     texts = [p.stdout + p.stderr for p in (up, planned, rotate)]
     texts += [json.dumps(stack.export()), stack.state_text()]
     for text in texts:
-        for value in (secret, rotated["token"], team_secret, emulator.admin_token):
+        for value in (
+            secret,
+            rotated["token"],
+            team_secret,
+            emulator.admin_token,
+            *one_secrets.values(),
+            rotated["oneTokens"]["loader"],
+        ):
             assert value not in text
 
     destroy = stack.destroy()
-    assert not store.has_user(svc) and not store.has_user(team)
+    assert not store.has_user(svc) and not store.has_user(team) and not store.has_user(one)
     assert stack.resources("motherduck:") == []
     for value in (rotated["token"], team_secret, emulator.admin_token):
         assert value not in destroy.stdout + destroy.stderr

@@ -1,7 +1,8 @@
 // The motherduck provider plugin from Go, through the generated SDK and the stack's default
 // provider (motherduck:apiUrl, motherduck:token in the stack's config): a service account, its
-// token (rotated by `trigger`), its Duckling configuration, a ManagedAccount and an invoke;
-// the tokens' secrets leave as secret outputs.
+// token (rotated by `trigger`), its Duckling configuration, a ManagedAccount, the one-step form
+// (one ServiceAccount holding two tokens and its Duckling configuration, one token rotated by
+// `trigger`) and an invoke; the tokens' secrets leave as secret outputs.
 package main
 
 import (
@@ -46,6 +47,17 @@ func main() {
 		if err != nil {
 			return err
 		}
+		one, err := motherduck.NewServiceAccount(ctx, "one", &motherduck.ServiceAccountArgs{
+			Username: pulumi.String("go_one"),
+			Tokens: motherduck.TokenMap{
+				"loader": &motherduck.TokenArgs{Ttl: pulumi.Int(86400), RotationTrigger: pulumi.String(trigger)},
+				"reader": &motherduck.TokenArgs{TokenType: pulumi.String("read_scaling")},
+			},
+			ReadWrite: &motherduck.ReadWriteArgs{InstanceSize: pulumi.String("standard")},
+		})
+		if err != nil {
+			return err
+		}
 		listed := motherduck.GetTokensOutput(ctx, motherduck.GetTokensOutputArgs{Username: team.Username})
 
 		ctx.Export("username", account.Username)
@@ -54,6 +66,8 @@ func main() {
 		ctx.Export("teamUsername", team.Username)
 		ctx.Export("teamTokenIds", team.TokenIds)
 		ctx.Export("teamTokens", team.Tokens)
+		ctx.Export("oneTokenIds", one.TokenIds)
+		ctx.Export("oneTokens", one.Tokens) // a secret: the schema marks the output secret
 		ctx.Export("listedTokenIds", listed.Tokens().ApplyT(func(tokens []motherduck.TokenMetadata) []string {
 			ids := make([]string, 0, len(tokens))
 			for _, t := range tokens {

@@ -1,7 +1,8 @@
 // The motherduck provider plugin from TypeScript, through the generated SDK and the stack's
 // default provider (motherduck:apiUrl, motherduck:token in the stack's config): a service
-// account, its token (rotated by `trigger`), its Duckling configuration, a ManagedAccount
-// and an invoke; the tokens' secrets leave as secret outputs.
+// account, its token (rotated by `trigger`), its Duckling configuration, a ManagedAccount,
+// the one-step form (one ServiceAccount holding two tokens and its Duckling configuration, one
+// token rotated by `trigger`) and an invoke; the tokens' secrets leave as secret outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as motherduck from "@motherduck-pulumi/motherduck";
 
@@ -24,6 +25,14 @@ const team = new motherduck.ManagedAccount("team", {
     username: "ts_team",
     tokens: { deploy: { ttl: 86400 } },
 });
+const one = new motherduck.ServiceAccount("one", {
+    username: "ts_one",
+    tokens: {
+        loader: { ttl: 86400, rotationTrigger: trigger },
+        reader: { tokenType: "read_scaling" },
+    },
+    readWrite: { instanceSize: "standard" },
+});
 const listed = motherduck.getTokensOutput({ username: team.username });
 
 export const username = account.username;
@@ -32,4 +41,6 @@ export const token = ci.token; // secret: the SDK lists it in additionalSecretOu
 export const teamUsername = team.username;
 export const teamTokenIds = team.tokenIds;
 export const teamTokens = team.tokens;
+export const oneTokenIds = one.tokenIds;
+export const oneTokens = one.tokens; // secret: the schema marks the output secret
 export const listedTokenIds = listed.tokens.apply(tokens => tokens.map(t => t.id));

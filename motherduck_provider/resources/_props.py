@@ -144,6 +144,63 @@ class AccountState:
         return outs
 
 
+# --- InstanceConfig ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DucklingInputs:
+    """An InstanceConfig's inputs (`news`): both sides are required by `check`."""
+
+    username: str | Unknown
+    read_write: Side | Unknown
+    read_scaling: Side | Unknown
+    allow_downsize: bool | Unknown | None = None
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> DucklingInputs:
+        return cls(
+            username=props["username"],
+            read_write=props["read_write"],
+            read_scaling=props["read_scaling"],
+            allow_downsize=props.get("allow_downsize"),
+        )
+
+    @property
+    def sides(self) -> dict[str, Side | Unknown]:
+        return {"read_write": self.read_write, "read_scaling": self.read_scaling}
+
+
+@dataclass(frozen=True)
+class DucklingState:
+    """An InstanceConfig's outputs: the account and both sides as the server applied them.
+
+    Every create, read and update records both sides; a side is None only in a state edited
+    by hand, which delete still reads (its warning shows `None`).
+    """
+
+    username: str
+    read_write: Side | None
+    read_scaling: Side | None
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any], username: str | None = None) -> DucklingState:
+        """`username`: the resource id, which names the account whatever the props hold."""
+        name = username or props.get("username") or ""
+        return cls(name, props.get("read_write"), props.get("read_scaling"))
+
+    @classmethod
+    def of(cls, username: str, sides: Mapping[str, Side]) -> DucklingState:
+        """The outputs of a write or read: `sides` by name, as the server applied them."""
+        return cls(username, sides["read_write"], sides["read_scaling"])
+
+    @property
+    def sides(self) -> dict[str, Side | None]:
+        return {"read_write": self.read_write, "read_scaling": self.read_scaling}
+
+    def to_props(self) -> dict[str, Any]:
+        return {"username": self.username, **self.sides}
+
+
 # --- tokens (AccessToken, and each entry of a ServiceAccount's `tokens`) ------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, NewType, TypeVar, cast
+from typing import Any, NewType, TypedDict, TypeVar, Unpack, cast
 
 from ._base import PROVIDER_KEY
 
@@ -232,6 +232,41 @@ class TokenSettings:
         return props
 
 
+class TokenMetadata(TypedDict):
+    """The live token's metadata, as `TokenState` records it (`_token_core.metadata`)."""
+
+    token_id: str
+    expire_at: str | None
+    created_ts: str
+    read_only: bool
+    token_type: str
+
+
+class TokenFields(TypedDict, total=False):
+    """The fields of `TokenState` as keywords: what `TokenState.but` may set (mypy checks it)."""
+
+    username: str | None
+    name: str | None
+    ttl: float | None
+    token_type: str | None
+    rotate_before: float | None
+    keep_previous_for: float | None
+    rotation_trigger: str | None
+    adopt_token_id: str | None
+    owner: str | None
+    token: str | None
+    token_id: str | None
+    expire_at: str | None
+    created_ts: str | None
+    read_only: bool | None
+    mark: str | None
+    previous_token: str | None
+    previous_token_id: str | None
+    previous_revoke_after: str | None
+    sweep_after: str | None
+    rotates_at: str | None
+
+
 @dataclass(frozen=True)
 class TokenState:
     """One token as state records it: its settings, the live token's metadata and secret, the
@@ -297,9 +332,13 @@ class TokenState:
             **{key: getattr(self, key) for key in TOKEN_KEYS if key not in self.absent},
         }
 
-    def but(self, **changes: Any) -> TokenState:
-        """This state with `changes` (field names), each recorded even where it was absent."""
+    def but(self, **changes: Unpack[TokenFields]) -> TokenState:
+        """This state with `changes`, each recorded even where it was absent."""
         return replace(self, **changes, absent=self.absent - changes.keys())
+
+    def without_previous(self) -> TokenState:
+        """No previous token kept (its three outputs recorded as None)."""
+        return self.but(previous_token=None, previous_token_id=None, previous_revoke_after=None)
 
     def recording(self, *keys: str) -> TokenState:
         """Record `keys` (as None where they were absent), as `dict.setdefault` did."""

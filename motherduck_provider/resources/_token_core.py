@@ -15,14 +15,14 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import rules
 from .._time import format_timestamp, parse_timestamp
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
 from ._base import utcnow, warn
 from ._late import may_land_late, rerun_hint, wait_for_window, window_end
-from ._props import TokenSettings, TokenState, known
+from ._props import TokenMetadata, TokenSettings, TokenState, known
 from ._token_rules import (
     DEFAULT_TOKEN_TYPE,
     KEEP_PREVIOUS_MAX,
@@ -112,7 +112,7 @@ __all__ = [
 ]
 
 
-def metadata(info: TokenInfo) -> dict[str, Any]:
+def metadata(info: TokenInfo) -> TokenMetadata:
     """The live token's metadata as state keeps it (`METADATA`)."""
     return {
         "token_id": info.id,
@@ -150,12 +150,11 @@ class Lifecycle:
         sweep_after = self.settled_or_owed(username, mark, {created.id}, late)
         if owed and late is None:
             sweep_after = format_timestamp(utcnow())
-        outs = TokenState.new(inputs).but(
-            **metadata(created),
-            token=created.token.get_secret_value(),
-            mark=mark,
-            **dict.fromkeys(PREVIOUS),
-            sweep_after=sweep_after,
+        outs = (
+            TokenState.new(inputs)
+            .but(**metadata(created), token=created.token.get_secret_value(), mark=mark)
+            .without_previous()
+            .but(sweep_after=sweep_after)
         )
         return scheduled(outs)
 
@@ -178,13 +177,11 @@ class Lifecycle:
             f"tracking existing token {token_id} of {username!r}: its secret is shown by "
             "MotherDuck only once, at creation, so the `token` output stays empty"
         )
-        return TokenState.new(inputs).but(
-            **metadata(found),
-            token=None,
-            mark=None,
-            **dict.fromkeys(PREVIOUS),
-            sweep_after=None,
-            rotates_at=None,
+        return (
+            TokenState.new(inputs)
+            .but(**metadata(found), token=None, mark=None)
+            .without_previous()
+            .but(sweep_after=None, rotates_at=None)
         )
 
     def advance(
@@ -214,7 +211,7 @@ class Lifecycle:
             return scheduled(outs)  # local settings only: nothing remote to do
         if previous and (rotating or previous_due(olds, now)):
             self.revoke_previous(username, str(previous), rotating)
-            outs = outs.but(**dict.fromkeys(PREVIOUS))
+            outs = outs.without_previous()
         if not rotating and not pending:
             return scheduled(outs)
         keep = {current, *([outs.previous_token_id] if outs.previous_token_id else [])}
@@ -281,7 +278,7 @@ class Lifecycle:
                     f"previous token {previous} of {username!r} (kept until "
                     f"{state.previous_revoke_after}) was revoked outside Pulumi"
                 )
-            outs = outs.but(**dict.fromkeys(PREVIOUS))
+            outs = outs.without_previous()
         outs = scheduled(outs)
         mark = outs.mark
         if mark and not outs.sweep_after:

@@ -44,8 +44,6 @@ from ._props import (
 # Outputs of an account holding tokens; the first two hold secrets.
 OUTPUTS = ACCOUNT_TOKEN_OUTPUTS
 SECRET_OUTPUTS = ("tokens", "previous_tokens")
-# The hidden input from the program: who declared the account (see `core.owner_of`).
-OWNER = "owner"
 # Parts of a token's state kept elsewhere than `token_details`.
 _NOT_DETAILS = NOT_DETAILS
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

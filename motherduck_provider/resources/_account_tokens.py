@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal, TypedDict, TypeVar
 
@@ -30,14 +30,22 @@ from pulumi.dynamic import CheckFailure
 from ..errors import MotherDuckError
 from . import _token_core as core
 from ._base import is_unknown, utcnow, warn
+from ._props import (
+    ACCOUNT_TOKEN_OUTPUTS,
+    NOT_DETAILS,
+    AccountInputs,
+    AccountState,
+    TokenSettings,
+    TokenState,
+    differing,
+    token_outputs,
+)
 
 # Outputs of an account holding tokens; the first two hold secrets.
-OUTPUTS = ("tokens", "previous_tokens", "token_ids", "token_details")
+OUTPUTS = ACCOUNT_TOKEN_OUTPUTS
 SECRET_OUTPUTS = ("tokens", "previous_tokens")
-# The hidden input from the program: who declared the account (see `core.owner_of`).
-OWNER = "owner"
 # Parts of a token's state kept elsewhere than `token_details`.
-_NOT_DETAILS = ("token", "previous_token", "username", "name")
+_NOT_DETAILS = NOT_DETAILS
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # At most this many API calls of one account at once (the token POSTs and the config PUT).
 MAX_WORKERS = 4
@@ -83,11 +91,6 @@ class Step:
     reason: str | None = None
 
 
-def holds_tokens(props: Mapping[str, Any]) -> bool:
-    """Whether these inputs (or outputs) carry tokens."""
-    return props.get("tokens") is not None or props.get("token_details") is not None
-
-
 def check(value: Any, username: Any) -> tuple[Any, list[CheckFailure]]:
     """The `tokens` map checked and normalized; failures name the path (`tokens.x.ttl: ...`).
 
@@ -130,85 +133,65 @@ def check(value: Any, username: Any) -> tuple[Any, list[CheckFailure]]:
     return clean, found
 
 
-def declared(news: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def declared(news: Mapping[str, Any]) -> dict[str, TokenSettings]:
+    """`settings_of` the account's inputs given as a dict."""
+    return settings_of(AccountInputs.from_props(news))
+
+
+def settings_of(inputs: AccountInputs) -> dict[str, TokenSettings]:
     """Each declared token's settings with its name, owner and account (`Lifecycle`'s inputs)."""
-    username = news.get("username")
-    owner = news.get(OWNER) or ""
-    found: dict[str, dict[str, Any]] = {}
-    for name, settings in (news.get("tokens") or {}).items():
-        settings = settings if isinstance(settings, Mapping) else {}
-        found[name] = {
-            **{k: settings.get(k) for k in core.SETTINGS_ALL},
-            "username": username,
-            "name": name,
-            "owner": core.member_owner(str(owner), name),
-        }
+    owner = inputs.owner or ""
+    given = inputs.tokens if isinstance(inputs.tokens, Mapping) else {}
+    found: dict[str, TokenSettings] = {}
+    for name, settings in given.items():
+        entry = TokenSettings.from_props(settings if isinstance(settings, Mapping) else {})
+        found[name] = replace(
+            entry,
+            username=inputs.username,
+            name=name,
+            owner=core.member_owner(str(owner), name),
+        )
     return found
 
 
-def states(olds: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each recorded token's state, assembled from the account's outputs."""
-    secrets = olds.get("tokens") or {}
-    previous = olds.get("previous_tokens") or {}
-    return {
-        name: {
-            **details,
-            "username": olds.get("username"),
-            "name": name,
-            "token": secrets.get(name),
-            "previous_token": previous.get(name),
-        }
-        for name, details in (olds.get("token_details") or {}).items()
-    }
+def states(olds: Mapping[str, Any]) -> dict[str, TokenState]:
+    """Each recorded token's state, assembled from the account's outputs given as a dict."""
+    return AccountState.from_props(olds).tokens or {}
 
 
-def outputs(recorded: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def outputs(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
     """The account's token outputs from each token's state (`OUTPUTS`)."""
-    names = sorted(recorded)
-    return {
-        "tokens": {n: recorded[n].get("token") for n in names},
-        "previous_tokens": {n: recorded[n].get("previous_token") for n in names},
-        "token_ids": {n: recorded[n].get("token_id") for n in names},
-        "token_details": {
-            n: {k: v for k, v in recorded[n].items() if k not in _NOT_DETAILS} for n in names
-        },
-    }
+    return token_outputs(recorded)
 
 
-def inputs_of(olds: Mapping[str, Any]) -> dict[str, Any]:
+def inputs_of(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
     """The `tokens` input as state records it (for refresh's inputs)."""
-    details = olds.get("token_details") or {}
-    return {
-        name: {k: d.get(k) for k in core.SETTINGS_ALL if d.get(k) is not None}
-        for name, d in details.items()
-    }
+    return {name: state.settings_props() for name, state in recorded.items()}
 
 
-def plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[Step]:
-    """One step per token named before or now; reasons are what preview says. No call."""
+def plan(old: Mapping[str, TokenState], new: Mapping[str, TokenSettings]) -> list[Step]:
+    """One step per token recorded (`old`) or declared (`new`); reasons are what preview says.
+    No call."""
     now = utcnow()
-    old, new = states(olds), declared(news)
     steps = [Step(name, "remove") for name in sorted(old) if name not in new]
     for name in sorted(new):
         if name not in old:
             steps.append(Step(name, "add"))
             continue
         was, wanted = old[name], new[name]
-        tracked = bool(wanted["adopt_token_id"]) and (
-            was.get("adopt_token_id") == wanted["adopt_token_id"]
-        )
+        tracked = bool(wanted.adopt_token_id) and was.adopt_token_id == wanted.adopt_token_id
         if tracked:
-            changed = any(was.get(k) != wanted.get(k) for k in ("ttl", "rotate_before"))
+            changed = differing(was, wanted, ("ttl", "rotate_before"))
             reason = core.tracked_reason(was, wanted, now)
             steps.append(Step(name, "record" if changed else "same", reason))
             continue
-        if any(was.get(k) != wanted.get(k) for k in core.REPLACE_ON_CHANGE):
+        if differing(was, wanted, core.REPLACE_ON_CHANGE):
             steps.append(Step(name, "replace"))
             continue
         due = core.due(was, wanted, now)
         if due:
             steps.append(Step(name, "advance", "; ".join(due)))
-        elif any(was.get(k) != wanted.get(k) for k in core.LOCAL_MANAGED):
+        elif differing(was, wanted, core.LOCAL_MANAGED):
             steps.append(Step(name, "advance"))
         else:
             steps.append(Step(name, "same", core.schedule(was, wanted, now)))
@@ -256,10 +239,10 @@ def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckEr
 
 
 def create_job(
-    lifecycle: core.Lifecycle, username: str, wanted: dict[str, Any]
-) -> Callable[[], dict[str, Any]]:
+    lifecycle: core.Lifecycle, username: str, wanted: TokenSettings
+) -> Callable[[], TokenState]:
     """A new token: minted with its mark, or tracked by `adopt_token_id`."""
-    if wanted.get("adopt_token_id"):
+    if wanted.adopt_token_id:
         return lambda: lifecycle.track(username, wanted)
     return lambda: lifecycle.create(username, wanted)
 
@@ -267,11 +250,11 @@ def create_job(
 def apply(
     lifecycle: core.Lifecycle,
     username: str,
-    olds: Mapping[str, Any],
-    news: Mapping[str, Any],
+    old: Mapping[str, TokenState],
+    new: Mapping[str, TokenSettings],
     extra: Mapping[str, Callable[[], Any]] | None = None,
     report: Callable[[str], None] = warn,
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+) -> tuple[dict[str, TokenState], dict[str, Any]]:
     """Carry out `plan` (and the `extra` jobs, such as the config PUT) side by side.
 
     Returns each token's new state and the results of `extra`. A token whose step failed keeps
@@ -279,13 +262,12 @@ def apply(
     the caller collects them), so the next `up` tries again and the secrets other steps made
     are not lost with a failed update.
     """
-    old, new = states(olds), declared(news)
     jobs: dict[str, Callable[[], Any]] = {f"extra:{k}": job for k, job in (extra or {}).items()}
-    result: dict[str, dict[str, Any]] = {}
-    for step in plan(olds, news):
+    result: dict[str, TokenState] = {}
+    for step in plan(old, new):
         name = step.name
         if step.kind == "same":
-            result[name] = {**old[name], **{k: new[name][k] for k in core.LOCAL_MANAGED}}
+            result[name] = old[name].with_local(new[name])
         elif step.kind == "add":
             jobs[name] = create_job(lifecycle, username, new[name])
         elif step.kind == "remove":
@@ -308,50 +290,49 @@ def apply(
             )
             if key in old:
                 result[key] = old[key]
-        elif isinstance(outcome, dict):
+        elif isinstance(outcome, TokenState):
             result[key] = outcome
     return result, {k.removeprefix("extra:"): v for k, v in done.items() if k.startswith("extra:")}
 
 
-def _revoke(lifecycle: core.Lifecycle, username: str, was: dict[str, Any]) -> None:
-    lifecycle.revoke(username, str(was["token_id"]), was)
+def _revoke(lifecycle: core.Lifecycle, username: str, was: TokenState) -> None:
+    lifecycle.revoke(username, str(was.token_id), was)
 
 
 def _advance(
-    lifecycle: core.Lifecycle, username: str, was: dict[str, Any], wanted: dict[str, Any]
-) -> dict[str, Any]:
-    return lifecycle.advance(username, str(was["token_id"]), was, wanted)
+    lifecycle: core.Lifecycle, username: str, was: TokenState, wanted: TokenSettings
+) -> TokenState:
+    return lifecycle.advance(username, str(was.token_id), was, wanted)
 
 
 def _replace_job(
-    lifecycle: core.Lifecycle, username: str, was: dict[str, Any], wanted: dict[str, Any]
-) -> Callable[[], dict[str, Any]]:
+    lifecycle: core.Lifecycle, username: str, was: TokenState, wanted: TokenSettings
+) -> Callable[[], TokenState]:
     """A token whose mark-relevant settings changed: the new one first, then the old revoked."""
 
-    def replace() -> dict[str, Any]:
+    def replace_token() -> TokenState:
         made = create_job(lifecycle, username, wanted)()
         try:  # as a replaced AccessToken's delete does, a tracked token included
-            lifecycle.revoke(username, str(was["token_id"]), was)
+            lifecycle.revoke(username, str(was.token_id), was)
         except MotherDuckError as exc:
             warn(
-                f"token {was.get('token_id')} of {username!r} was replaced by "
-                f"{made.get('token_id')} but could not be revoked ({exc}); revoke it by hand"
+                f"token {was.token_id} of {username!r} was replaced by "
+                f"{made.token_id} but could not be revoked ({exc}); revoke it by hand"
             )
         return made
 
-    return replace
+    return replace_token
 
 
 def refresh(
-    lifecycle: core.Lifecycle, username: str, olds: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
+    lifecycle: core.Lifecycle, username: str, recorded: Mapping[str, TokenState]
+) -> dict[str, TokenState]:
     """Each recorded token refreshed from one list of the account's tokens; gone ones dropped
     (the next `up` creates them again). Never writes."""
-    recorded = states(olds)
     if not recorded:
         return {}
     live = lifecycle.client.list_tokens(username)
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, TokenState] = {}
     for name, state in recorded.items():
         outs = lifecycle.refresh(username, state, live)
         if outs is not None:

@@ -9,7 +9,7 @@ same and takes the server's default after a size change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -225,11 +225,12 @@ def check_live(
 
 
 def write(
-    client: AdminClient, username: str, inputs: dict[str, Any], current: dict[str, Any] | None
+    client: AdminClient, username: str, inputs: Mapping[str, Any], current: dict[str, Any] | None
 ) -> dict[str, Any]:
     """PUT the whole configuration unless `current` (the live sides) already is it.
 
-    `current` None: the account has MotherDuck's initial config (this process created it), so
+    `inputs`: each side wanted, by name (a resource's inputs, or their `sides`). `current`
+    None: the account has MotherDuck's initial config (this process created it), so
     the body is the inputs alone. Returns both sides as the server applied them.
     """
     if current is not None and all(side_matches(inputs[side], current[side]) for side in SIDES):

@@ -2,24 +2,27 @@
 
 Written once for every face that holds tokens: `AccessToken` (one token per resource) and
 `ServiceAccount(tokens=...)` (an account with its tokens, one resource). Neither pickling nor
-the engine's props are known here: a token is its settings and its state (`TokenState`, the
-flat outputs AccessToken has always stored), and `Lifecycle` turns them into API calls and a
-new state. The rules and marks are in `_token_rules`, the schedule in `_token_schedule`; their
-names are re-exported here. Time comes from `utcnow` (one clock tests replace).
+the engine's props are known here: a token is its settings (`TokenSettings`) and its state
+(`TokenState`, the flat outputs AccessToken has always stored), and `Lifecycle` turns them
+into API calls and a new state. The rules and marks are in `_token_rules`, the schedule in
+`_token_schedule`; their names are re-exported here. Time comes from `utcnow` (one clock
+tests replace).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import rules
 from .._time import format_timestamp, parse_timestamp
 from ..errors import MotherDuckError, NotFoundError, ServerError, TransportError
 from ._base import utcnow, warn
 from ._late import may_land_late, rerun_hint, wait_for_window, window_end
+from ._props import TokenMetadata, TokenSettings, TokenState, known
 from ._token_rules import (
     DEFAULT_TOKEN_TYPE,
     KEEP_PREVIOUS_MAX,
@@ -36,8 +39,6 @@ from ._token_rules import (
     ROTATION_NOTICE,
     SETTINGS,
     SETTINGS_ALL,
-    TokenSettings,
-    TokenState,
     adopt_problems,
     marked_name,
     member_owner,
@@ -111,7 +112,7 @@ __all__ = [
 ]
 
 
-def metadata(info: TokenInfo) -> dict[str, Any]:
+def metadata(info: TokenInfo) -> TokenMetadata:
     """The live token's metadata as state keeps it (`METADATA`)."""
     return {
         "token_id": info.id,
@@ -133,7 +134,7 @@ class Lifecycle:
         self.client = client
         self.late_wait = late_wait
 
-    def create(self, username: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, username: str, inputs: TokenSettings) -> TokenState:
         """Mint a marked token: the new state (`inputs` are the token's settings, `name`,
         `owner`).
 
@@ -141,7 +142,7 @@ class Lifecycle:
         its POST was applied: tokens with this mark are swept first. If a POST that failed
         without an answer may still land, this waits for it and sweeps (`settle`).
         """
-        mark = token_mark({**inputs, "username": username})
+        mark = token_mark(replace(inputs, username=username))
         owed = not self.client.created_here(username) and not self.try_sweep(
             username, mark, keep=()
         )
@@ -149,26 +150,24 @@ class Lifecycle:
         sweep_after = self.settled_or_owed(username, mark, {created.id}, late)
         if owed and late is None:
             sweep_after = format_timestamp(utcnow())
-        outs = {
-            **inputs,
-            **metadata(created),
-            "token": created.token.get_secret_value(),
-            "mark": mark,
-            **dict.fromkeys(PREVIOUS),
-            "sweep_after": sweep_after,
-        }
+        outs = (
+            TokenState.new(inputs)
+            .but(**metadata(created), token=created.token.get_secret_value(), mark=mark)
+            .without_previous()
+            .but(sweep_after=sweep_after)
+        )
         return scheduled(outs)
 
-    def track(self, username: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def track(self, username: str, inputs: TokenSettings) -> TokenState:
         """The state of an existing token tracked by `adopt_token_id` (metadata, no secret)."""
-        token_id = str(inputs["adopt_token_id"]).rpartition("/")[2]
+        token_id = str(inputs.adopt_token_id).rpartition("/")[2]
         found = {t.id: t for t in self.client.list_tokens(username)}.get(token_id)
         if found is None:
             raise MotherDuckError(
                 f"token {token_id} of {username!r} was not found (expired or revoked); "
                 "remove adopt_token_id to create a new token instead"
             )
-        wanted = inputs.get("token_type")
+        wanted = inputs.token_type
         if wanted is not None and wanted != found.token_type:
             raise MotherDuckError(
                 f"token {token_id} of {username!r} is a {found.token_type} token, not {wanted}; "
@@ -178,19 +177,16 @@ class Lifecycle:
             f"tracking existing token {token_id} of {username!r}: its secret is shown by "
             "MotherDuck only once, at creation, so the `token` output stays empty"
         )
-        return {
-            **inputs,
-            **metadata(found),
-            "token": None,
-            "mark": None,
-            **dict.fromkeys(PREVIOUS),
-            "sweep_after": None,
-            "rotates_at": None,
-        }
+        return (
+            TokenState.new(inputs)
+            .but(**metadata(found), token=None, mark=None)
+            .without_previous()
+            .but(sweep_after=None, rotates_at=None)
+        )
 
     def advance(
-        self, username: str, current: str, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]:
+        self, username: str, current: str, olds: TokenState, news: TokenSettings
+    ) -> TokenState:
         """Rotate in place when due, revoke a previous token whose window has passed, sweep
         what failed creates left, record local settings (no API call when that is all).
 
@@ -202,71 +198,68 @@ class Lifecycle:
         is kept as a previous token due now, so the next `up` revokes it and the new secret
         is not lost. A tracked token keeps its live type and is never rotated.
         """
-        if news.get("adopt_token_id"):
+        if news.adopt_token_id:
             return self.record_tracked(olds, news)
-        outs = {**olds, **{k: news.get(k) for k in LOCAL_MANAGED}}
-        mark = str(olds.get("mark") or token_mark({**news, "username": username}))
-        outs.update(mark=mark, owner=olds.get("owner") or news.get("owner"))
-        for key in PREVIOUS:
-            outs.setdefault(key, None)
+        mark = str(olds.mark or token_mark(replace(news, username=username)))
+        outs = olds.with_local(news).but(mark=mark, owner=olds.owner or news.owner)
+        outs = outs.recording(*PREVIOUS)
         now = utcnow()
         rotating = rotation_reason(olds, news, now) is not None
-        previous = olds.get("previous_token_id")
-        pending = isinstance(olds.get("sweep_after"), str)
+        previous = olds.previous_token_id
+        pending = isinstance(olds.sweep_after, str)
         if not rotating and not pending and not previous_due(olds, now):
             return scheduled(outs)  # local settings only: nothing remote to do
         if previous and (rotating or previous_due(olds, now)):
             self.revoke_previous(username, str(previous), rotating)
-            outs.update(dict.fromkeys(PREVIOUS))
+            outs = outs.without_previous()
         if not rotating and not pending:
             return scheduled(outs)
-        keep = {current, *([outs["previous_token_id"]] if outs["previous_token_id"] else [])}
-        late = parse_timestamp(str(olds["sweep_after"])) if pending else None
+        keep = {current, *([outs.previous_token_id] if outs.previous_token_id else [])}
+        late = parse_timestamp(str(olds.sweep_after)) if pending else None
         if rotating:
-            created, minted = self.mint(username, {**news, **outs}, mark, keep)
+            created, minted = self.mint(username, outs.over(news), mark, keep)
             if minted is not None and (late is None or minted > late):
                 late = minted
-            outs.update(metadata(created), token=created.token.get_secret_value())
-            keep_for = rules.whole_number(news.get("keep_previous_for")) or 0
+            outs = outs.but(**metadata(created), token=created.token.get_secret_value())
+            keep_for = rules.whole_number(news.keep_previous_for) or 0
             until = keep_until(olds, keep_for, utcnow())
             if until is None and not self.revoke_old(username, current):
                 until = utcnow()  # due at once: the next `up` revokes it
             if until is not None:
-                outs.update(
-                    previous_token=olds.get("token"),
+                outs = outs.but(
+                    previous_token=olds.token,
                     previous_token_id=current,
                     previous_revoke_after=format_timestamp(until),
                 )
             keep = {created.id, *([current] if until is not None else [])}
         if late is not None:
-            outs["sweep_after"] = self.settled_or_owed(username, mark, keep, late)
+            outs = outs.but(sweep_after=self.settled_or_owed(username, mark, keep, late))
         elif self.try_sweep(username, mark, keep):
-            outs["sweep_after"] = None
+            outs = outs.but(sweep_after=None)
         else:
-            outs["sweep_after"] = format_timestamp(utcnow())
+            outs = outs.but(sweep_after=format_timestamp(utcnow()))
         return scheduled(outs)
 
     @staticmethod
-    def record_tracked(olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    def record_tracked(olds: TokenState, news: TokenSettings) -> TokenState:
         """A tracked token's new state: its settings recorded, nothing remote (never rotated)."""
-        outs = {**olds, **{k: news.get(k) for k in LOCAL_MANAGED}}
-        outs.update(name=news.get("name"), ttl=news.get("ttl"))
+        outs = olds.with_local(news).but(name=known(news.name), ttl=known(news.ttl))
         return scheduled(outs)
 
     def refresh(
-        self, username: str, state: Mapping[str, Any], tokens: list[TokenInfo]
-    ) -> dict[str, Any] | None:
+        self, username: str, state: TokenState, tokens: list[TokenInfo]
+    ) -> TokenState | None:
         """The token's state from the account's live tokens (`tokens`); None: it is gone.
 
         Never writes: tokens with this mark that state does not hold are reported and
         `sweep_after` is set, so the next `pulumi up` revokes them.
         """
-        token_id = str(state.get("token_id"))
+        token_id = str(state.token_id)
         live = {t.id: t for t in tokens}
         found = live.get(token_id)
-        previous = state.get("previous_token_id")
+        previous = state.previous_token_id
         if found is None:
-            expire_at = state.get("expire_at")
+            expire_at = state.expire_at
             if not (isinstance(expire_at, str) and parse_timestamp(expire_at) <= utcnow()):
                 warn(f"token {token_id} of {username!r} was revoked outside Pulumi")
             if previous in live:
@@ -275,23 +268,21 @@ class Lifecycle:
                     "which creates this token again, revokes it (it carries this resource's mark)"
                 )
             return None
-        outs = {**state, **metadata(found)}
-        if not outs.get("name"):
-            outs["name"] = split_marked(found.name)[0]
-        outs.setdefault("token", None)
-        for key in PREVIOUS:
-            outs.setdefault(key, None)
+        outs = state.but(**metadata(found))
+        if not outs.name:
+            outs = outs.but(name=split_marked(found.name)[0])
+        outs = outs.recording("token", *PREVIOUS)
         if previous and previous not in live:
             if not previous_due(state, utcnow()):
                 warn(
                     f"previous token {previous} of {username!r} (kept until "
-                    f"{state.get('previous_revoke_after')}) was revoked outside Pulumi"
+                    f"{state.previous_revoke_after}) was revoked outside Pulumi"
                 )
-            outs.update(dict.fromkeys(PREVIOUS))
-        scheduled(outs)
-        mark = outs.get("mark")
-        if mark and not outs.get("sweep_after"):
-            held = {token_id, outs.get("previous_token_id")}
+            outs = outs.without_previous()
+        outs = scheduled(outs)
+        mark = outs.mark
+        if mark and not outs.sweep_after:
+            held = {token_id, outs.previous_token_id}
             strays = [t.id for t in tokens if t.id not in held and split_marked(t.name)[1] == mark]
             if strays:
                 warn(
@@ -299,22 +290,22 @@ class Lifecycle:
                     f"resource's mark that state does not hold ({', '.join(strays)}), left by a "
                     "failed or interrupted create; the next `pulumi up` revokes them"
                 )
-                outs["sweep_after"] = format_timestamp(utcnow())
+                outs = outs.but(sweep_after=format_timestamp(utcnow()))
         return outs
 
-    def revoke(self, username: str, current: str, state: Mapping[str, Any]) -> None:
+    def revoke(self, username: str, current: str, state: TokenState) -> None:
         """Revoke the token and its previous one; already revoked or expired counts as done.
 
         If a failed create's late token may still appear (`sweep_after`), wait for it and
         sweep, so nothing with this mark outlives the token.
         """
-        for token_id in (current, state.get("previous_token_id")):
+        for token_id in (current, state.previous_token_id):
             if token_id:
                 try:
                     self.client.revoke_token(username, str(token_id))
                 except NotFoundError:
                     pass
-        mark, sweep_after = state.get("mark"), state.get("sweep_after")
+        mark, sweep_after = state.mark, state.sweep_after
         if mark and isinstance(sweep_after, str):
             late = parse_timestamp(sweep_after)
             if self.settle(username, str(mark), (), late) is None:
@@ -327,7 +318,7 @@ class Lifecycle:
                 )
 
     def mint(
-        self, username: str, inputs: Mapping[str, Any], mark: str, keep: Iterable[str]
+        self, username: str, inputs: TokenSettings, mark: str, keep: Iterable[str]
     ) -> tuple[CreatedToken, datetime | None]:
         """POST the token; after each ambiguous failure sweep what it may have made, retry.
 
@@ -340,10 +331,13 @@ class Lifecycle:
         """
         from ..models import CreateTokenRequest  # pydantic loads at the first API call
 
-        request = CreateTokenRequest(
-            name=marked_name(str(inputs["name"]), mark),
-            ttl=inputs.get("ttl"),
-            token_type=inputs.get("token_type"),
+        # Validated as a dict: the engine's numbers are floats (`3600.0`), which the model takes.
+        request = CreateTokenRequest.model_validate(
+            {
+                "name": marked_name(str(inputs.name), mark),
+                "ttl": inputs.ttl,
+                "token_type": inputs.token_type,
+            }
         )
         late: datetime | None = None
         for attempt in range(1, MAX_POSTS + 1):
@@ -365,7 +359,7 @@ class Lifecycle:
                 else:
                     later, then = self.settle_failed(username, mark, keep, late or utcnow())
                 raise MotherDuckError(
-                    f"could not create token {inputs['name']!r} of {username!r}: "
+                    f"could not create token {inputs.name!r} of {username!r}: "
                     f"{MAX_POSTS} attempts failed without an answer (last: {exc}); tokens "
                     f"they may have made {later}; {then}"
                 ) from exc

@@ -13,41 +13,11 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 from .. import rules
 from ._base import is_unknown
-
-
-class TokenSettings(TypedDict, total=False):
-    """What a program says about one token (AccessToken's inputs but `username` and `name`)."""
-
-    ttl: int | None
-    token_type: str | None
-    rotate_before: int | None
-    keep_previous_for: int | None
-    rotation_trigger: str | None
-    adopt_token_id: str | None
-
-
-class TokenState(TokenSettings, total=False):
-    """One token as state holds it: its settings, who declared it, the live token, schedule."""
-
-    username: str
-    name: str
-    owner: str | None
-    token: str | None
-    token_id: str
-    expire_at: str | None
-    created_ts: str
-    read_only: bool
-    mark: str | None
-    previous_token: str | None
-    previous_token_id: str | None
-    previous_revoke_after: str | None
-    sweep_after: str | None
-    rotates_at: str | None
-
+from ._props import TokenSettings
 
 SETTINGS = ("ttl", "token_type", "rotate_before", "keep_previous_for", "rotation_trigger")
 SETTINGS_ALL = (*SETTINGS, "adopt_token_id")
@@ -88,19 +58,21 @@ def member_owner(owner: str, name: str) -> str:
     return hashlib.sha256(json.dumps([owner, name]).encode()).hexdigest()[:12]
 
 
-def token_mark(inputs: Mapping[str, Any]) -> str:
+def token_mark(inputs: TokenSettings | Mapping[str, Any]) -> str:
     """The mark of the tokens one resource creates for one set of replace-relevant inputs.
 
     An input change that replaces the token changes the mark, so a sweep never touches the
-    token being replaced; a rotation keeps the inputs, and so the mark.
+    token being replaced; a rotation keeps the inputs, and so the mark. A mapping (AccessToken's
+    inputs) is read as `TokenSettings`.
     """
-    ttl = rules.whole_number(inputs.get("ttl"))
+    wanted = inputs if isinstance(inputs, TokenSettings) else TokenSettings.from_props(inputs)
+    ttl = rules.whole_number(wanted.ttl)
     parts = [
-        inputs.get("owner") or "",
-        inputs.get("username") or "",
-        inputs.get("name") or "",
+        wanted.owner or "",
+        wanted.username or "",
+        wanted.name or "",
         "" if ttl is None else str(ttl),
-        inputs.get("token_type") or DEFAULT_TOKEN_TYPE,
+        wanted.token_type or DEFAULT_TOKEN_TYPE,
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:MARK_HEX]
 

@@ -6,13 +6,13 @@ diff (preview) and update decide "rotate now" with the same test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from .. import rules
 from .._time import format_timestamp, parse_timestamp
 from ._base import is_unknown
+from ._props import TokenSettings, TokenState
 from ._token_rules import ROTATION_NOTICE
 
 
@@ -37,40 +37,39 @@ def rotates_at(expire_at: Any, rotate_before: Any) -> str | None:
     return format_timestamp(parse_timestamp(expire_at) - timedelta(seconds=window))
 
 
-def label(state: Mapping[str, Any]) -> str:
+def label(state: TokenState) -> str:
     """How messages name a token: its id and the name the program gave it."""
-    return f"token {state.get('token_id')} ({state.get('name')!r})"
+    return f"token {state.token_id} ({state.name!r})"
 
 
-def scheduled(outs: dict[str, Any]) -> dict[str, Any]:
+def scheduled(outs: TokenState) -> TokenState:
     """`outs` with `rotates_at` computed from its `expire_at` and `rotate_before`."""
-    outs["rotates_at"] = rotates_at(outs.get("expire_at"), outs.get("rotate_before"))
-    return outs
+    return outs.but(rotates_at=rotates_at(outs.expire_at, outs.rotate_before))
 
 
-def trigger_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+def trigger_changed(olds: TokenState, news: TokenSettings) -> bool:
     """A new, known `rotation_trigger` value (removing it rotates nothing)."""
-    trigger = news.get("rotation_trigger")
+    trigger = news.rotation_trigger
     if trigger is None or is_unknown(trigger):
         return False
-    return bool(trigger != olds.get("rotation_trigger"))
+    return bool(trigger != olds.rotation_trigger)
 
 
-def previous_due(olds: Mapping[str, Any], now: datetime) -> bool:
+def previous_due(olds: TokenState, now: datetime) -> bool:
     """Whether a previous token is held and its window has passed."""
-    if not olds.get("previous_token_id"):
+    if not olds.previous_token_id:
         return False
-    until = olds.get("previous_revoke_after")
+    until = olds.previous_revoke_after
     return not isinstance(until, str) or parse_timestamp(until) <= now
 
 
-def keep_until(olds: Mapping[str, Any], keep: int, now: datetime) -> datetime | None:
+def keep_until(olds: TokenState, keep: int, now: datetime) -> datetime | None:
     """Until when a rotation at `now` keeps the old token (None: revoked at once).
 
     Never past the old token's own expiry: an expired token is not kept, and a window that
     outlasts it ends with it.
     """
-    expire_at = olds.get("expire_at")
+    expire_at = olds.expire_at
     expires = parse_timestamp(expire_at) if isinstance(expire_at, str) else None
     if keep <= 0 or (expires is not None and expires <= now):
         return None
@@ -78,9 +77,9 @@ def keep_until(olds: Mapping[str, Any], keep: int, now: datetime) -> datetime | 
     return min(until, expires) if expires is not None else until
 
 
-def expiry_reason(olds: Mapping[str, Any], rotate_before: Any, now: datetime) -> str | None:
+def expiry_reason(olds: TokenState, rotate_before: Any, now: datetime) -> str | None:
     """Why the stored token must be replaced for its expiry (None: it need not yet)."""
-    expire_at = olds.get("expire_at")
+    expire_at = olds.expire_at
     if not isinstance(expire_at, str):
         return None
     when = parse_timestamp(expire_at)
@@ -92,29 +91,29 @@ def expiry_reason(olds: Mapping[str, Any], rotate_before: Any, now: datetime) ->
     return None
 
 
-def rotation_reason(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
+def rotation_reason(olds: TokenState, news: TokenSettings, now: datetime) -> str | None:
     """Why this `up` rotates the token (expiry, `rotate_before`, a new `rotation_trigger`).
 
     The one test of "rotate now" that both diff and update use, for every face.
     """
-    why = expiry_reason(olds, news.get("rotate_before"), now)
+    why = expiry_reason(olds, news.rotate_before, now)
     if why is None and trigger_changed(olds, news):
         why = f"{label(olds)}: rotation_trigger changed"
     if why is None:
         return None
-    keep = rules.whole_number(news.get("keep_previous_for")) or 0
+    keep = rules.whole_number(news.keep_previous_for) or 0
     if keep_until(olds, keep, now) is None:
         how = "a new token, then the old one revoked"
     else:
         how = f"a new token; the old one stays valid as previous_token for {keep}s"
-    if olds.get("previous_token_id"):
-        how += f"; the previous token {olds['previous_token_id']} is revoked first"
+    if olds.previous_token_id:
+        how += f"; the previous token {olds.previous_token_id} is revoked first"
     return f"{why}; rotating now: {how}"
 
 
-def sweep_reason(olds: Mapping[str, Any], now: datetime) -> str:
+def sweep_reason(olds: TokenState, now: datetime) -> str:
     """What an update does about `sweep_after` (a failed create's token that may exist)."""
-    until = str(olds.get("sweep_after"))
+    until = str(olds.sweep_after)
     if parse_timestamp(until) > now:
         return (
             f"{label(olds)}: a create that failed without an answer may still land until "
@@ -127,7 +126,7 @@ def sweep_reason(olds: Mapping[str, Any], now: datetime) -> str:
     )
 
 
-def due(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> list[str]:
+def due(olds: TokenState, news: TokenSettings, now: datetime) -> list[str]:
     """Why an `up` must call the API for this token now (empty: it need not)."""
     rotation = rotation_reason(olds, news, now)
     if rotation:
@@ -135,34 +134,34 @@ def due(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> list
     found = []
     if previous_due(olds, now):
         found.append(
-            f"{label(olds)}: revoking previous token {olds['previous_token_id']} now, "
-            f"its keep_previous_for window ended at {olds.get('previous_revoke_after')}"
+            f"{label(olds)}: revoking previous token {olds.previous_token_id} now, "
+            f"its keep_previous_for window ended at {olds.previous_revoke_after}"
         )
-    if isinstance(olds.get("sweep_after"), str):
+    if isinstance(olds.sweep_after, str):
         found.append(sweep_reason(olds, now))
     return found
 
 
-def schedule(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
+def schedule(olds: TokenState, news: TokenSettings, now: datetime) -> str | None:
     """What later runs will do: a rotation within `ROTATION_NOTICE`, a previous token kept."""
     found = []
-    at = rotates_at(olds.get("expire_at"), news.get("rotate_before"))
+    at = rotates_at(olds.expire_at, news.rotate_before)
     if at is not None and parse_timestamp(at) - now <= ROTATION_NOTICE:
         found.append(
             f"rotates in {span(parse_timestamp(at) - now)} (rotates_at {at}, "
-            f"expires {olds.get('expire_at')})"
+            f"expires {olds.expire_at})"
         )
-    if olds.get("previous_token_id"):
+    if olds.previous_token_id:
         found.append(
-            f"previous token {olds['previous_token_id']} valid until the first "
-            f"`pulumi up` after {olds.get('previous_revoke_after')}"
+            f"previous token {olds.previous_token_id} valid until the first "
+            f"`pulumi up` after {olds.previous_revoke_after}"
         )
     return f"{label(olds)} " + "; ".join(found) if found else None
 
 
-def tracked_reason(olds: Mapping[str, Any], news: Mapping[str, Any], now: datetime) -> str | None:
+def tracked_reason(olds: TokenState, news: TokenSettings, now: datetime) -> str | None:
     """What preview says of a tracked token near or past its expiry (it is never rotated)."""
-    reason = expiry_reason(olds, news.get("rotate_before"), now)
+    reason = expiry_reason(olds, news.rotate_before, now)
     if reason is None:
         return None
     return (

@@ -21,6 +21,8 @@ stays `username/<first token id>` for the resource's life; the current token is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import pulumi
@@ -31,8 +33,9 @@ from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
 from ..rules import TokenType
 from . import _program
-from ._base import ProviderBase, failures, is_unknown, notice, user_props, utcnow, warn
+from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
 from ._pickle_guard import pickler_restored
+from ._props import TokenSettings, TokenState, differing
 from ._token_core import (
     KEEP_PREVIOUS_MAX,
     KEEP_PREVIOUS_MIN,
@@ -47,9 +50,11 @@ from ._token_core import (
     Lifecycle,
     adopt_problems,
     due,
+    keep_until,
     marked_name,
     name_problems,
     owner_of,
+    previous_due,
     rotates_at,
     rotation_reason,
     schedule,
@@ -58,8 +63,6 @@ from ._token_core import (
     token_mark,
     tracked_reason,
 )
-from ._token_core import keep_until as _keep_until
-from ._token_core import previous_due as _previous_due
 from ._token_core import span as _span
 from ._trace_guard import stack_trace_trimmed
 
@@ -171,46 +174,42 @@ class AccessTokenProvider(ProviderBase):
         would revoke someone else's token. `owner` never counts: stacks from before it
         existed, or a resource moved under another parent, keep their token.
         """
-        tracked = bool(news.get("adopt_token_id")) and (
-            olds.get("adopt_token_id") == news.get("adopt_token_id")
-        )
+        was, wanted = TokenState.from_props(olds), TokenSettings.from_props(news)
+        tracked = bool(wanted.adopt_token_id) and was.adopt_token_id == wanted.adopt_token_id
         keys = REPLACE_TRACKED_ON_CHANGE if tracked else REPLACE_ON_CHANGE
-        replaces = [k for k in keys if olds.get(k) != news.get(k)]
+        replaces = differing(was, wanted, keys)
         local = LOCAL_ONLY if tracked else LOCAL_MANAGED
-        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in local)
+        changed = bool(replaces) or bool(differing(was, wanted, local))
         now = utcnow()
         if tracked:
-            if reason := tracked_reason(olds, news, now):
+            if reason := tracked_reason(was, wanted, now):
                 warn(reason)
         elif replaces:
             pass  # a new token anyway; the old one's delete revokes it and its previous token
-        elif found := due(olds, news, now):
+        elif found := due(was, wanted, now):
             warn("; ".join(found))
             changed = True
-        elif coming := schedule(olds, news, now):
+        elif coming := schedule(was, wanted, now):
             notice(coming)
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     @staticmethod
     def _rotation_reason(olds: dict[str, Any], news: dict[str, Any], now: Any) -> str | None:
         """Kept for callers of the old name (the docs' pictures): `rotation_reason`."""
-        return rotation_reason(olds, news, now)
+        return rotation_reason(TokenState.from_props(olds), TokenSettings.from_props(news), now)
 
     def _lifecycle(self) -> Lifecycle:
         return Lifecycle(self.client(), self.late_wait())
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Mint a marked token (or track an existing one by id, without its secret)."""
-        given = user_props(props)
-        inputs: dict[str, Any] = {k: given.get(k) for k in INPUTS}
-        if given.get("owner"):
-            inputs["owner"] = given["owner"]
-        username = str(inputs["username"])
-        if inputs["adopt_token_id"]:
+        inputs = TokenSettings.from_props(props)
+        username = str(inputs.username)
+        if inputs.adopt_token_id:
             outs = self._lifecycle().track(username, inputs)
         else:
             outs = self._lifecycle().create(username, inputs)
-        return CreateResult(f"{username}/{outs['token_id']}", outs)
+        return CreateResult(f"{username}/{outs.token_id}", outs.to_props())
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh metadata and keep the stored secret; decide quietly or loudly when gone.
@@ -219,33 +218,32 @@ class AccessTokenProvider(ProviderBase):
         had). Refresh never writes (see `Lifecycle.refresh`).
         """
         username, first_id = split_id(id_)
-        state = {**user_props(props), "token_id": str(props.get("token_id") or first_id)}
+        recorded = TokenState.from_props(props)
+        state = recorded.but(token_id=str(recorded.token_id or first_id))
         try:
             tokens = self.client().list_tokens(username)
         except NotFoundError:
             return ReadResult("", {})
-        outs = self._lifecycle().refresh(username, state, tokens)
-        if outs is None:
+        refreshed = self._lifecycle().refresh(username, state, tokens)
+        if refreshed is None:
             return ReadResult("", {})
-        outs["username"] = username
-        inputs = {k: outs.get(k) for k in INPUTS}
+        outs = refreshed.but(username=username).to_props()
+        inputs = TokenSettings.from_props(outs).to_props()
         for key in ("keep_previous_for", "rotation_trigger"):
             if inputs[key] is None:
                 del inputs[key]  # as stacks from before they existed recorded their inputs
-        if outs.get("owner"):
-            inputs["owner"] = outs["owner"]
         return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Rotate in place when due, revoke a previous token whose window has passed, sweep
         what failed creates left, record local inputs (see `Lifecycle.advance`); no API call
         when only local inputs changed. The id keeps naming the first token."""
-        username = str(olds.get("username") or split_id(id_)[0])
-        current = str(olds.get("token_id") or split_id(id_)[1])
-        state = user_props(olds)
-        if news.get("adopt_token_id"):
-            return UpdateResult(Lifecycle.record_tracked(state, news))
-        return UpdateResult(self._lifecycle().advance(username, current, state, news))
+        state, wanted = TokenState.from_props(olds), TokenSettings.from_props(news)
+        username = str(state.username or split_id(id_)[0])
+        current = str(state.token_id or split_id(id_)[1])
+        if wanted.adopt_token_id:
+            return UpdateResult(Lifecycle.record_tracked(state, wanted).to_props())
+        return UpdateResult(self._lifecycle().advance(username, current, state, wanted).to_props())
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Revoke the current token; already revoked or expired counts as done.
@@ -254,8 +252,18 @@ class AccessTokenProvider(ProviderBase):
         sweep, so nothing with this resource's mark outlives it.
         """
         username, first_id = split_id(id_)
-        current = str(props.get("token_id") or first_id)
-        self._lifecycle().revoke(username, current, props)
+        state = TokenState.from_props(props)
+        self._lifecycle().revoke(username, str(state.token_id or first_id), state)
+
+
+def _keep_until(olds: Mapping[str, Any], keep: int, now: datetime) -> datetime | None:
+    """`keep_until` of a state given as a dict (the docs' pictures and tests call it so)."""
+    return keep_until(TokenState.from_props(olds), keep, now)
+
+
+def _previous_due(olds: Mapping[str, Any], now: datetime) -> bool:
+    """`previous_due` of a state given as a dict (the docs' pictures call it so)."""
+    return previous_due(TokenState.from_props(olds), now)
 
 
 def _owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:

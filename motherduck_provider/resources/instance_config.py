@@ -31,7 +31,7 @@ from ..connection import Connection
 from ..errors import MotherDuckError, NotFoundError
 from ..rules import InstanceSize
 from . import _held, _program
-from ._base import ProviderBase, failures, is_unknown, user_props
+from ._base import ProviderBase, failures, is_unknown
 from ._duckling import (
     SIDES,
     as_props,
@@ -48,6 +48,7 @@ from ._duckling import (
     write,
 )
 from ._pickle_guard import pickler_restored
+from ._props import DucklingInputs, DucklingState, known
 from ._trace_guard import stack_trace_trimmed
 from .service_account import account_holds_config, account_leaves, org_of
 
@@ -180,11 +181,13 @@ class InstanceConfigProvider(ProviderBase):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Username replaces; sizes, flock and cooldowns update in place."""
-        replaces = [k for k in REPLACE_ON_CHANGE if olds.get(k) != news.get(k)]
+        was, wanted = DucklingState.from_props(olds), DucklingInputs.from_props(news)
+        replaces = [k for k in REPLACE_ON_CHANGE if getattr(was, k) != getattr(wanted, k)]
         changed = [
             side
-            for side in SIDES
-            if is_unknown(news.get(side)) or not side_matches(news.get(side) or {}, olds.get(side))
+            for side, given in wanted.sides.items()
+            if is_unknown(given)
+            or not side_matches(given if isinstance(given, dict) else {}, was.sides[side])
         ]
         return DiffResult(
             changes=bool(replaces or changed),
@@ -198,13 +201,13 @@ class InstanceConfigProvider(ProviderBase):
         An account this process has just created holds MotherDuck's initial config, so it
         is written without reading it first: one call, not two, per new account.
         """
-        inputs = user_props(props)
-        username: str = inputs["username"]
+        inputs = DucklingInputs.from_props(props)
+        username = known(inputs.username)
         client = self.client()
         try:
             if client.created_here(username):
-                written = write(client, username, inputs, None)
-                return CreateResult(username, {"username": username, **written})
+                written = write(client, username, inputs.sides, None)
+                return CreateResult(username, DucklingState.of(username, written).to_props())
             # This answer decides what is written: at most seconds old, whatever refresh read.
             live = client.get_duckling_config(username, max_age=DECIDING_AGE)
             return CreateResult(username, self._apply(username, inputs, live))
@@ -216,13 +219,14 @@ class InstanceConfigProvider(ProviderBase):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """PUT the whole config; the outputs come back complete from the response."""
-        inputs = user_props(news)
-        live = duckling({side: olds[side] for side in SIDES})
-        return UpdateResult(self._apply(inputs["username"], inputs, live))
+        inputs = DucklingInputs.from_props(news)
+        live = duckling(DucklingState.from_props(olds, _id).sides)
+        return UpdateResult(self._apply(known(inputs.username), inputs, live))
 
-    def _apply(self, username: str, inputs: dict[str, Any], live: DucklingConfig) -> dict[str, Any]:
+    def _apply(self, username: str, inputs: DucklingInputs, live: DucklingConfig) -> dict[str, Any]:
         current = config_outs(username, live)
-        return {"username": username, **write(self.client(), username, inputs, current)}
+        written = write(self.client(), username, inputs.sides, current)
+        return DucklingState.of(username, written).to_props()
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh from `GET .../instances`; JSON NOT_FOUND means the account is gone."""
@@ -243,7 +247,8 @@ class InstanceConfigProvider(ProviderBase):
         org = org_of(self)
         if account_leaves(id_, org) or account_holds_config(id_, org):
             return  # its config goes with the account, or the account now holds it
-        rw, rs = props.get("read_write") or {}, props.get("read_scaling") or {}
+        was = DucklingState.from_props(props, id_)
+        rw, rs = was.read_write or {}, was.read_scaling or {}
         summary = (
             f"read_write {rw.get('instance_size')}, read_scaling {rs.get('instance_size')} "
             f"x {show(rs.get('flock_size'))}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,10 @@ from ..errors import (
 )
 from . import _account_tokens, _detailed_diff, _duckling, _held, _program
 from ._account_tokens import TokenArgsDict
-from ._base import ProviderBase, failures, is_unknown, notice, user_props, utcnow, warn
+from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
 from ._pickle_guard import pickler_restored
+from ._props import AccountInputs, AccountState, known
 from ._token_core import Lifecycle
 
 if TYPE_CHECKING:
@@ -196,9 +198,10 @@ class ServiceAccountProvider(ProviderBase):
 
         A replacement deletes the old account with its data, so preview says so.
         """
-        old, new = olds.get("username"), news.get("username")
-        replaces = [k for k in REPLACE_ON_CHANGE if olds.get(k) != news.get(k)]
-        if replaces and isinstance(old, str):
+        was, wanted = AccountState.from_props(olds), AccountInputs.from_props(news)
+        old, new = was.username, wanted.username
+        replaces = [k for k in REPLACE_ON_CHANGE if getattr(was, k) != getattr(wanted, k)]
+        if replaces and old:
             with _run_lock:
                 _leaving.add((org_of(self), old.casefold()))
             if is_unknown(new):
@@ -211,25 +214,26 @@ class ServiceAccountProvider(ProviderBase):
                 f"service account {old!r} {what}. Keep the old username to keep the account "
                 "(a protected account makes the update fail)"
             )
-        changed = bool(replaces) or bool(olds.get("adopt")) != bool(news.get("adopt"))
+        adopt_changed = was.adopt != bool(wanted.adopt)
+        changed = bool(replaces) or adopt_changed
         detailed: dict[str, str] = {}
-        if holds_config(olds) or holds_config(news):
-            for side in CONFIG_SIDES:
+        if was.holds_config or wanted.holds_config:
+            for side, given in wanted.sides.items():
                 if (
-                    is_unknown(news.get(side))
-                    or not isinstance(news.get(side), dict)
-                    or not _duckling.side_matches(news[side], olds.get(side))
+                    is_unknown(given)
+                    or not isinstance(given, dict)
+                    or not _duckling.side_matches(given, was.sides[side])
                 ):
                     detailed[side] = "UPDATE"
-        if is_unknown(news.get("tokens")) and not isinstance(news.get("tokens"), dict):
+        if is_unknown(wanted.tokens) and not isinstance(wanted.tokens, dict):
             detailed["tokens"] = "UPDATE"
-        elif not replaces and (_account_tokens.holds_tokens(olds) or news.get("tokens")):
-            steps = _account_tokens.plan(olds, news)
+        elif not replaces and (was.holds_tokens or wanted.tokens):
+            steps = _account_tokens.plan(was.tokens or {}, _account_tokens.settings_of(wanted))
             for step in steps:
                 if step.reason:  # a schedule is information; anything due needs attention
                     (notice if step.kind == "same" else warn)(step.reason)
             detailed.update(_account_tokens.detailed_diff(steps))
-        if bool(olds.get("adopt")) != bool(news.get("adopt")):
+        if adopt_changed:
             detailed["adopt"] = "UPDATE"
         return _detailed_diff.diff_result(
             changes=changed or bool(detailed),
@@ -250,18 +254,19 @@ class ServiceAccountProvider(ProviderBase):
         them as the engine's "created but failed to initialize" (state records the account).
         """
         report = warn if unfinished is None else unfinished.append
-        created = self._create_account(props)
-        inputs = user_props(props)
+        inputs = AccountInputs.from_props(props)
+        created = self._create_account(inputs)
         username = str(created.id)
-        outs = dict(created.outs or {})
-        if not holds_config(inputs) and not _account_tokens.holds_tokens(inputs):
+        if not inputs.holds_config and not inputs.holds_tokens:
             return created
+        state = AccountState.of(inputs)  # what `created` records
         config_job = {"config": lambda: self._write_config(username, inputs, None)}
-        extra = config_job if holds_config(inputs) else {}
-        if _account_tokens.holds_tokens(inputs):
+        extra = config_job if inputs.holds_config else {}
+        if inputs.holds_tokens:
             lifecycle = Lifecycle(self.client(), self.late_wait())
-            recorded, done = _account_tokens.apply(lifecycle, username, {}, inputs, extra, report)
-            outs.update(_account_tokens.outputs(recorded), owner=inputs.get(_account_tokens.OWNER))
+            wanted = _account_tokens.settings_of(inputs)
+            recorded, done = _account_tokens.apply(lifecycle, username, {}, wanted, extra, report)
+            state = replace(state, tokens=recorded, owner=inputs.owner)
         else:
             done = _account_tokens.run_all(extra)
         written = done.get("config")
@@ -270,27 +275,27 @@ class ServiceAccountProvider(ProviderBase):
                 f"service account {username!r} was created, but its Duckling configuration "
                 f"was not written ({written}); run `pulumi up` again to write it"
             )
-            outs.update(dict.fromkeys(CONFIG_SIDES))
+            state = state.configured(dict.fromkeys(CONFIG_SIDES))
         elif isinstance(written, dict):
-            outs.update(written)
-        return CreateResult(username, outs)
+            state = state.configured(written)
+        return CreateResult(username, state.to_props())
 
     def _write_config(
-        self, username: str, inputs: dict[str, Any], olds: dict[str, Any] | None
+        self, username: str, inputs: AccountInputs, olds: AccountState | None
     ) -> dict[str, Any]:
         """PUT the configuration unless the live one (old outputs, or read) already is it."""
         client = self.client()
         current: dict[str, Any] | None
-        if olds is not None and all(isinstance(olds.get(s), dict) for s in CONFIG_SIDES):
-            current = {side: olds[side] for side in CONFIG_SIDES}
+        if olds is not None and all(isinstance(side, dict) for side in olds.sides.values()):
+            current = dict(olds.sides)
         elif olds is None and client.created_here(username):
             current = None  # MotherDuck's initial config: write without reading
         else:
             live = client.get_duckling_config(username, max_age=DECIDING_AGE)
             current = _duckling.config_outs(username, live)
-        return _duckling.write(client, username, inputs, current)
+        return _duckling.write(client, username, inputs.sides, current)
 
-    def _create_account(self, props: dict[str, Any]) -> CreateResult:
+    def _create_account(self, inputs: AccountInputs) -> CreateResult:
         """Create the account, or take over an existing one when `adopt` is true.
 
         A 5xx or a connection lost once the request was sent leaves it unknown whether the
@@ -301,10 +306,9 @@ class ServiceAccountProvider(ProviderBase):
         every POST failed and one may still land (see `_late`), the create waits for it
         (bounded) and probes once more: an account that exists then is ours too.
         """
-        inputs = user_props(props)
-        username: str = inputs["username"]
+        username = known(inputs.username)
         client = self.client()
-        if inputs.get("adopt") and self._exists(username):
+        if inputs.adopt and self._exists(username):
             return CreateResult(username, self._outs(inputs))
         unanswered: MotherDuckError | None = None
         found: bool | None = None
@@ -377,24 +381,26 @@ class ServiceAccountProvider(ProviderBase):
             live = self.client().get_duckling_config(id_)
         except NotFoundError:
             return ReadResult("", {})
+        was = AccountState.from_props(props, id_)
+        state = AccountState(id_, was.adopt)
         inputs: dict[str, Any] = {"username": id_}
         # `adopt` only when the stack set it: `pulumi import` writes these inputs as the code it
         # suggests, and `adopt: false` there is noise. Outputs keep it, so a refresh of a stack
         # holding it sees no change, and diff reads an absent `adopt` as false.
-        if props.get("adopt"):
+        if was.adopt:
             inputs["adopt"] = True
-        if holds_config(props):  # the same answer is the configuration
+        if was.holds_config:  # the same answer is the configuration
             outs = _duckling.config_outs(id_, live)
             inputs.update({side: outs[side] for side in CONFIG_SIDES})
-            if props.get("allow_downsize") is not None:
-                inputs["allow_downsize"] = props["allow_downsize"]
-        outs = self._outs(inputs)
-        if _account_tokens.holds_tokens(props):
+            state = replace(state, records_config=True).configured(outs)
+            if was.allow_downsize is not None:
+                inputs["allow_downsize"] = was.allow_downsize
+        if was.tokens is not None:
             lifecycle = Lifecycle(self.client(), self.late_wait())
-            refreshed = _account_tokens.refresh(lifecycle, id_, {**props, "username": id_})
-            outs.update(_account_tokens.outputs(refreshed), owner=props.get("owner"))
-            inputs.update(tokens=_account_tokens.inputs_of(props), owner=props.get("owner"))
-        return ReadResult(id_, outs, inputs)
+            refreshed = _account_tokens.refresh(lifecycle, id_, was.tokens)
+            state = replace(state, tokens=refreshed, owner=was.owner)
+            inputs.update(tokens=_account_tokens.inputs_of(was.tokens), owner=was.owner)
+        return ReadResult(id_, state.to_props(), inputs)
 
     def update(
         self,
@@ -408,20 +414,20 @@ class ServiceAccountProvider(ProviderBase):
         (see `_account_tokens.apply`: a failed token step is retried by the next `up`). What
         failed is a warning, or goes to `unfinished` when given (as in `create`)."""
         report = warn if unfinished is None else unfinished.append
-        inputs = user_props(news)
-        outs = self._outs(inputs)
-        if not _account_tokens.holds_tokens(inputs) and not _account_tokens.holds_tokens(olds):
-            if holds_config(inputs):
-                outs.update(self._write_config(id_, inputs, olds))
-            return UpdateResult(outs)
-        extra = {"config": lambda: self._write_config(id_, inputs, olds)}
+        was, inputs = AccountState.from_props(olds, id_), AccountInputs.from_props(news)
+        state = AccountState.of(inputs)
+        if not inputs.holds_tokens and not was.holds_tokens:
+            if inputs.holds_config:
+                state = state.configured(self._write_config(id_, inputs, was))
+            return UpdateResult(state.to_props())
+        extra = {"config": lambda: self._write_config(id_, inputs, was)}
         lifecycle = Lifecycle(self.client(), self.late_wait())
         recorded, done = _account_tokens.apply(
             lifecycle,
             id_,
-            {**user_props(olds), "username": id_},
-            inputs,
-            extra if holds_config(inputs) else {},
+            was.tokens or {},
+            _account_tokens.settings_of(inputs),
+            extra if inputs.holds_config else {},
             report,
         )
         written = done.get("config")
@@ -430,12 +436,11 @@ class ServiceAccountProvider(ProviderBase):
                 f"the Duckling configuration of {id_!r} was not written ({written}); the "
                 "token changes were recorded: run `pulumi up` again to write it"
             )
-            outs.update({side: olds.get(side) for side in CONFIG_SIDES})
+            state = state.configured(was.sides)
         elif isinstance(written, dict):
-            outs.update(written)
-        owner = olds.get(_account_tokens.OWNER) or inputs.get(_account_tokens.OWNER)
-        outs.update(_account_tokens.outputs(recorded), owner=owner)
-        return UpdateResult(outs)
+            state = state.configured(written)
+        owner = was.owner or inputs.owner
+        return UpdateResult(replace(state, tokens=recorded, owner=owner).to_props())
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         """Delete the account with its data and tokens; already gone counts as done.
@@ -467,11 +472,8 @@ class ServiceAccountProvider(ProviderBase):
         return True
 
     @staticmethod
-    def _outs(inputs: dict[str, Any]) -> dict[str, Any]:
-        outs = {"username": inputs["username"], "adopt": bool(inputs.get("adopt"))}
-        if holds_config(inputs):
-            outs.update({side: inputs.get(side) for side in CONFIG_SIDES})
-        return outs
+    def _outs(inputs: AccountInputs) -> dict[str, Any]:
+        return AccountState.of(inputs).to_props()
 
 
 class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):

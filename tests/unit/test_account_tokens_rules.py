@@ -189,7 +189,7 @@ def test_outputs_keep_secrets_out_of_token_details() -> None:
 def test_each_token_of_an_account_has_its_own_owner_and_mark() -> None:
     news = {"username": "etl", "owner": "o", "tokens": {"a": {}, "b": {}}}
     declared = tokens.declared(news)
-    assert declared["a"]["owner"] != declared["b"]["owner"]
+    assert declared["a"].owner != declared["b"].owner
     marks = {_token_core.token_mark(d) for d in declared.values()}
     assert len(marks) == 2
 

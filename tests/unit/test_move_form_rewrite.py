@@ -18,7 +18,7 @@ import pytest
 from motherduck_provider import move_form
 from motherduck_provider.move_form import MoveRefused, to_one_step, to_separate
 from motherduck_provider.resources import _account_tokens
-from motherduck_provider.resources._token_rules import TokenState
+from motherduck_provider.resources._props import TokenState
 
 P = "urn:pulumi:dev::proj::"
 STACK = P + "pulumi:pulumi:Stack::proj-dev"
@@ -136,8 +136,7 @@ def test_the_constants_are_the_one_step_forms() -> None:
     assert move_form.TOKEN_OUTPUTS == _account_tokens.OUTPUTS
     assert move_form.SECRET_OUTPUTS == _account_tokens.SECRET_OUTPUTS
     assert move_form.NOT_DETAILS == _account_tokens._NOT_DETAILS
-    every = {key: None for key in TokenState.__optional_keys__}
-    recorded = _account_tokens.outputs({"ci": every})["token_details"]["ci"]
+    recorded = _account_tokens.outputs({"ci": TokenState()})["token_details"]["ci"]
     assert set(move_form.DETAILS) == set(recorded)
 
 

@@ -39,7 +39,10 @@ MODULE_DIR = REPO_ROOT / "tools" / "minio"
 PACKAGE = "github.com/minio/minio"
 BINARY = "minio"
 # `go build` arguments (with CGO_ENABLED=0 from go_env): part of the stamp, so a change rebuilds.
-BUILD_ARGS = ("-trimpath", "-ldflags", "-s -w")
+# Compiled without optimisations (`-N -l`): a test server that answers a few hundred requests
+# does not need them, and its build from an empty cache then takes 260 CPU-seconds instead of
+# 366 (measured 2026-12-07), on a fresh machine whose two cores are busy with the tests.
+BUILD_ARGS = ("-trimpath", "-gcflags=all=-N -l", "-ldflags", "-s -w")
 
 ACCESS_KEY = "motherduck-pulumi"
 SECRET_KEY = "motherduck-pulumi-secret"  # a test server's on loopback, not a secret

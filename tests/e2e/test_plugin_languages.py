@@ -184,6 +184,7 @@ def test_program_up_rotate_destroy_through_the_generated_sdk(
         digest = hashlib.sha256(one_secrets[name].encode()).hexdigest()
         assert store.users[one].tokens[token_id].secret_sha256 == digest, name
     assert store.users[one].config["read_write"]["instance_size"] == "standard"
+    assert store.users[one].config["read_scaling"]["flock_size"] == 1
     plain = stack.outputs()
     assert plain["token"] == "[secret]" and plain["teamTokens"] == "[secret]"
     assert plain["oneTokens"] == "[secret]"

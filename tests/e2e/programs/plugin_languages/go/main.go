@@ -53,7 +53,8 @@ func main() {
 				"loader": &motherduck.TokenArgs{Ttl: pulumi.Int(86400), RotationTrigger: pulumi.String(trigger)},
 				"reader": &motherduck.TokenArgs{TokenType: pulumi.String("read_scaling")},
 			},
-			ReadWrite: &motherduck.ReadWriteArgs{InstanceSize: pulumi.String("standard")},
+			ReadWrite:   &motherduck.ReadWriteArgs{InstanceSize: pulumi.String("standard")},
+			ReadScaling: &motherduck.ReadScalingArgs{InstanceSize: pulumi.String("pulse"), FlockSize: pulumi.Int(1)},
 		})
 		if err != nil {
 			return err

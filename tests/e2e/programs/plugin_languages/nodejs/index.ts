@@ -32,6 +32,7 @@ const one = new motherduck.ServiceAccount("one", {
         reader: { tokenType: "read_scaling" },
     },
     readWrite: { instanceSize: "standard" },
+    readScaling: { instanceSize: "pulse", flockSize: 1 },
 });
 const listed = motherduck.getTokensOutput({ username: team.username });
 

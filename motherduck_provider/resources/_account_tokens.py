@@ -166,7 +166,10 @@ def outputs(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
 
 def inputs_of(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
     """The `tokens` input as state records it (for refresh's inputs)."""
-    return {name: state.settings_props() for name, state in recorded.items()}
+    return {
+        name: {k: getattr(state, k) for k in core.SETTINGS_ALL if getattr(state, k) is not None}
+        for name, state in recorded.items()
+    }
 
 
 def plan(old: Mapping[str, TokenState], new: Mapping[str, TokenSettings]) -> list[Step]:
@@ -267,7 +270,7 @@ def apply(
     for step in plan(old, new):
         name = step.name
         if step.kind == "same":
-            result[name] = old[name].with_local(new[name])
+            result[name] = old[name].taking(new[name], core.LOCAL_MANAGED)
         elif step.kind == "add":
             jobs[name] = create_job(lifecycle, username, new[name])
         elif step.kind == "remove":

@@ -344,30 +344,18 @@ class TokenState:
         """Record `keys` (as None where they were absent), as `dict.setdefault` did."""
         return replace(self, absent=self.absent - set(keys))
 
-    def with_local(self, news: TokenSettings) -> TokenState:
-        """The settings that change no token by themselves (`LOCAL_MANAGED`) taken from `news`."""
-        return self.but(
-            rotate_before=known(news.rotate_before),
-            keep_previous_for=known(news.keep_previous_for),
-            rotation_trigger=known(news.rotation_trigger),
+    def taking(self, news: TokenSettings, keys: Iterable[str]) -> TokenState:
+        """This state with the settings `keys` taken from `news` (e.g. `LOCAL_MANAGED`, the
+        settings that change no token by themselves)."""
+        chosen = tuple(keys)
+        return replace(
+            self, **{k: getattr(news, k) for k in chosen}, absent=self.absent - set(chosen)
         )
 
     def over(self, news: TokenSettings) -> TokenSettings:
         """`news` with every setting this state records in its place: what a rotation mints."""
         recorded = {key: getattr(self, key) for key in _SETTINGS_KEYS if key not in self.absent}
         return replace(news, **recorded)
-
-    def settings_props(self) -> dict[str, Any]:
-        """The settings recorded (None left out): a held token's input, as refresh reads it."""
-        given = {
-            "ttl": self.ttl,
-            "token_type": self.token_type,
-            "rotate_before": self.rotate_before,
-            "keep_previous_for": self.keep_previous_for,
-            "rotation_trigger": self.rotation_trigger,
-            "adopt_token_id": self.adopt_token_id,
-        }
-        return {key: value for key, value in given.items() if value is not None}
 
 
 _SETTINGS_KEYS = tuple(f.name for f in fields(TokenSettings))

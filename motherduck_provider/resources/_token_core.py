@@ -201,7 +201,7 @@ class Lifecycle:
         if news.adopt_token_id:
             return self.record_tracked(olds, news)
         mark = str(olds.mark or token_mark(replace(news, username=username)))
-        outs = olds.with_local(news).but(mark=mark, owner=olds.owner or news.owner)
+        outs = olds.taking(news, LOCAL_MANAGED).but(mark=mark, owner=olds.owner or news.owner)
         outs = outs.recording(*PREVIOUS)
         now = utcnow()
         rotating = rotation_reason(olds, news, now) is not None
@@ -243,7 +243,7 @@ class Lifecycle:
     @staticmethod
     def record_tracked(olds: TokenState, news: TokenSettings) -> TokenState:
         """A tracked token's new state: its settings recorded, nothing remote (never rotated)."""
-        outs = olds.with_local(news).but(name=known(news.name), ttl=known(news.ttl))
+        outs = olds.taking(news, LOCAL_MANAGED).but(name=known(news.name), ttl=known(news.ttl))
         return scheduled(outs)
 
     def refresh(

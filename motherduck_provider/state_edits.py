@@ -20,7 +20,14 @@ from typing import Any
 
 TYPE_PREFIX = "pulumi-python:dynamic/motherduck:"
 ACCOUNT = TYPE_PREFIX + "ServiceAccount"
-RECREATED = (TYPE_PREFIX + "AccessToken", TYPE_PREFIX + "InstanceConfig")
+# The provider plugin's type tokens (`plugin.schema.token`): the same resources, same rules.
+PLUGIN_TYPE_PREFIX = "motherduck:index:"
+ACCOUNTS = (ACCOUNT, PLUGIN_TYPE_PREFIX + "ServiceAccount")
+RECREATED = tuple(
+    prefix + kind
+    for prefix in (TYPE_PREFIX, PLUGIN_TYPE_PREFIX)
+    for kind in ("AccessToken", "InstanceConfig")
+)
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 PROVIDER_KEY = "__provider"
 # The engine's stand-in for a value preview cannot know (e.g. a new provider's id).
@@ -60,7 +67,7 @@ def plan_recovery(deployment: dict[str, Any]) -> Plan:
         kind, urn = resource.get("type"), str(resource.get("urn"))
         if op.get("type") != "creating":
             kept.append(op)
-        elif kind == ACCOUNT and isinstance((resource.get("inputs") or {}).get("username"), str):
+        elif kind in ACCOUNTS and isinstance((resource.get("inputs") or {}).get("username"), str):
             if _recorded(resource, resources):
                 plan.dropped.append(urn)  # a later `up` recorded it already
             else:
@@ -89,13 +96,13 @@ def adopt_declared(
     declared = {
         str(s["newState"]["inputs"]["username"]).casefold(): s
         for s in preview.get("steps") or []
-        if (s.get("newState") or {}).get("type") == ACCOUNT
+        if (s.get("newState") or {}).get("type") in ACCOUNTS
         and isinstance(s["newState"].get("inputs", {}).get("username"), str)
     }
     held = {
         str(r.get("id", "")).casefold(): str(r.get("urn"))
         for r in resources
-        if r.get("type") == ACCOUNT and not r.get("delete")
+        if r.get("type") in ACCOUNTS and not r.get("delete")
     }
     known = {str(r.get("urn")) for r in resources} | {
         f"{r.get('urn')}::{r.get('id')}" for r in resources

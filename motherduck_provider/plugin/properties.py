@@ -95,17 +95,20 @@ def to_engine(value: Any, rename: bool = True) -> PropertyValue:
 
 
 def from_plain(
-    values: Mapping[str, Any], secrets: Collection[str] = ()
+    values: Mapping[str, Any], secrets: Collection[str] = (), outputs: bool = True
 ) -> dict[str, PropertyValue]:
     """A dynamic provider's dict as engine properties; `secrets` and `SECRET_OUTPUTS` wrapped.
 
+    `outputs=False` (inputs: `check`, `read`'s inputs) leaves `SECRET_OUTPUTS` alone: a one-step
+    account's `tokens` input holds settings, not secrets, and preview shows them by path.
     A secret output that is None stays a plain null: there is nothing to hide, and the engine
     shows `[secret]` only for a value.
     """
+    hidden = set(secrets) | (SECRET_OUTPUTS if outputs else set())
     out: dict[str, PropertyValue] = {}
     for key, value in values.items():
         converted = to_engine(value)
-        if (key in secrets or key in SECRET_OUTPUTS) and value is not None:
+        if key in hidden and value is not None:
             converted = converted.with_secret(True)
         out[camel(key)] = converted
     return out

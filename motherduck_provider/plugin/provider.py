@@ -9,6 +9,7 @@ The methods block (HTTP, bounded waits), so each runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, cast
 
@@ -19,7 +20,12 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from .._version import __version__
 from ..errors import MotherDuckError
-from ..resources import AccessTokenProvider, InstanceConfigProvider, ServiceAccountProvider
+from ..resources import (
+    AccessTokenProvider,
+    InstanceConfigProvider,
+    ServiceAccountProvider,
+    _detailed_diff,
+)
 from ..resources._base import ProviderBase
 from ..resources._report import render
 from ..resources.access_token import owner_of
@@ -65,6 +71,34 @@ class ResourceInitFailed(PluginError):
         self.resource_id = resource_id
         self.properties = dict(properties)
         self.reasons = list(reasons)
+
+
+def detailed_diff(
+    olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str], noted: Any
+) -> dict[str, rpc.PropertyDiff]:
+    """What preview shows as changed, by property path in the schema's spelling.
+
+    Pulumi's server always says the diff is detailed, so an empty one would show an update with
+    no property changed. A provider that noted its paths (a ServiceAccount: `tokens.loader`,
+    `read_write`) is taken at its word; otherwise each given input that differs from state.
+    """
+    if noted is None:
+        noted = {
+            key: "UPDATE" if key in olds else "ADD"
+            for key, value in news.items()
+            if olds.get(key) != value and (key in olds or value is not None)
+        }
+    kinds = {**noted, **dict.fromkeys(replaces, "UPDATE_REPLACE")}
+    return {
+        _schema_path(path): rpc.PropertyDiff(rpc.PropertyDiffKind[kind], input_diff=True)
+        for path, kind in kinds.items()
+    }
+
+
+def _schema_path(path: str) -> str:
+    """`read_write` -> `readWrite`, `tokens.my_token` -> `tokens.my_token` (names are kept)."""
+    head, *rest = re.split(r"(?=[.\[])", path, maxsplit=1)
+    return camel(head) + "".join(rest)
 
 
 def _urn_parts(urn: str) -> tuple[str, str, str]:
@@ -154,20 +188,26 @@ class MotherDuckProvider(rpc.Provider):
             )
             for f in result.failures
         ]
-        inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs))
+        inputs = from_plain(result.inputs or {}, secret_keys(request.new_inputs), outputs=False)
         return rpc.CheckResponse(inputs=inputs, failures=failures)
 
     async def diff(self, request: rpc.DiffRequest) -> rpc.DiffResponse:
         provider = self._provider(request.urn)
         olds, news = to_plain(request.old_state), to_plain(request.new_inputs)
-        result = await self._run(
-            lambda: provider.diff(request.resource_id, olds, news), request.urn
-        )
+
+        def run() -> tuple[Any, dict[str, str] | None]:
+            _detailed_diff.take_noted()  # nothing another resource's diff left in this thread
+            result = provider.diff(request.resource_id, olds, news)
+            return result, _detailed_diff.take_noted()
+
+        result, noted = await self._run(run, request.urn)
+        replaces = list(result.replaces or [])
         return rpc.DiffResponse(
             changes=result.changes,
-            replaces=[camel(k) for k in result.replaces or []],
+            replaces=[camel(k) for k in replaces],
             stables=[camel(k) for k in result.stables or []],
             delete_before_replace=bool(result.delete_before_replace),
+            detailed_diff=detailed_diff(olds, news, replaces, noted) if result.changes else {},
         )
 
     async def create(self, request: rpc.CreateRequest) -> rpc.CreateResponse:
@@ -188,10 +228,11 @@ class MotherDuckProvider(rpc.Provider):
         props = to_plain(request.properties)
         result = await self._run(lambda: provider.read(request.resource_id, props), request.urn)
         secrets = secret_keys(request.properties) | secret_keys(request.inputs)
+        inputs = result.inputs or None
         return rpc.ReadResponse(
             resource_id=result.id or "",
             properties=from_plain(result.outs or {}, secrets),
-            inputs=from_plain(result.inputs or {}, secrets) if result.inputs else None,
+            inputs=from_plain(inputs, secret_keys(request.inputs), False) if inputs else None,
         )
 
     async def update(self, request: rpc.UpdateRequest) -> rpc.UpdateResponse:

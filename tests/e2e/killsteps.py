@@ -70,14 +70,17 @@ from typing import Any
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer, HeldRequest
+from motherduck_provider.plugin.properties import snake
 from motherduck_provider.resources._account_tokens import WORKERS_ENV
 from motherduck_provider.resources.access_token import split_marked
 from tests.e2e.test_crash import descendants
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "killsteps"
 ONESTEP = Path(__file__).resolve().parent / "programs" / "killsteps_onestep"
+PLUGIN = Path(__file__).resolve().parent / "programs" / "killsteps_plugin"
 PROJECT = "md-killsteps"
 DYNAMIC = "pulumi-python:dynamic/motherduck:"
+PLUGIN_TYPES = "motherduck:index:"  # the provider plugin's resources (camelCase state)
 WAIT = 120.0  # the longest a step may take before the test gives up (a hung run fails)
 
 MakeStack = Callable[..., Any]
@@ -122,11 +125,21 @@ class Phase:
     accounts: tuple[str, ...] = ("ks_alpha", "ks_beta")
     kills: frozenset[str] | None = None
 
+    @property
+    def plugin(self) -> bool:
+        """Run through the provider plugin (needs the YAML host and the plugin on PATH)."""
+        return self.program == PLUGIN
+
 
 def onestep(
-    prepare: Callable[[EmulatorServer, Any], None], writes: int, checkpoints: int, kills: str
+    prepare: Callable[[EmulatorServer, Any], None],
+    writes: int,
+    checkpoints: int,
+    kills: str,
+    program: Path = ONESTEP,
 ) -> Phase:
-    return Phase(prepare, writes, checkpoints, ONESTEP, ("ks_one",), frozenset(kills.split()))
+    account = "ks_plugin" if program == PLUGIN else "ks_one"
+    return Phase(prepare, writes, checkpoints, program, (account,), frozenset(kills.split()))
 
 
 PHASES = {
@@ -139,6 +152,11 @@ PHASES = {
         prepare_create, 4, 7, "write-1 write-2 write-3 write-4 checkpoint-5 checkpoint-6"
     ),
     "onestep-rotate": onestep(prepare_rotate, 2, 5, "write-1 write-2 checkpoint-4"),
+    # The same through the provider plugin (`programs/killsteps_plugin`, Pulumi YAML).
+    "plugin-create": onestep(
+        prepare_create, 4, 7, "write-1 write-2 write-3 write-4 checkpoint-5 checkpoint-6", PLUGIN
+    ),
+    "plugin-rotate": onestep(prepare_rotate, 2, 3, "write-1 write-2 checkpoint-2", PLUGIN),
 }
 
 
@@ -318,6 +336,20 @@ def walk(up: SteppedUp) -> tuple[int, int]:
     return sum(step.method != "GET" for step in up.steps), checkpoints
 
 
+def check_walk(phase: str, stepped: Callable[[str], SteppedUp], emulator: EmulatorServer) -> None:
+    """Step through the phase's run without a kill; it makes the writes PHASES enumerates."""
+    up = stepped(phase)
+    writes, checkpoints = walk(up)
+    print(f"\n{phase}: {writes} writes, {checkpoints} checkpoints")
+    print("\n".join(f"  {step}" for step in up.steps))
+    expected = PHASES[phase]
+    assert (writes, checkpoints) == (expected.writes, expected.checkpoints), (
+        f"{phase}: the run made {writes} writes and {checkpoints} checkpoint writes; the test "
+        f"enumerates {expected.writes} and {expected.checkpoints}: update PHASES"
+    )
+    assert_converged(emulator, up.stack, expected.accounts)
+
+
 def kill_at(up: SteppedUp, point: Point) -> str:
     """Run until `point`, kill there; what was done (for the test's output)."""
     faults = up.emulator.store.faults
@@ -375,11 +407,22 @@ def token_states(managed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def snake_keys(value: Any) -> Any:
+    """A plugin resource's state (camelCase keys) in the dynamic providers' spelling."""
+    if isinstance(value, dict):
+        return {snake(str(k)): snake_keys(v) for k, v in value.items()}
+    return value
+
+
 def assert_converged(emulator: EmulatorServer, stack: Any, accounts: tuple[str, ...]) -> None:
     """MotherDuck holds exactly what state says, and neither preview nor refresh finds work."""
     deployment = stack.export()["deployment"]  # the stack loads
     assert not deployment.get("pending_operations"), deployment.get("pending_operations")
-    managed = [r for r in deployment.get("resources") or [] if r["type"].startswith(DYNAMIC)]
+    managed = [
+        {**r, "outputs": snake_keys(r.get("outputs") or {})}
+        for r in deployment.get("resources") or []
+        if r["type"].startswith((DYNAMIC, PLUGIN_TYPES)) and r.get("custom")
+    ]
     recorded = sorted(r["id"] for r in managed if r["type"].endswith(":ServiceAccount"))
     assert sorted(emulator.store.users) == recorded == sorted(accounts)
     held: list[str] = []

@@ -94,8 +94,11 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
 
     stack.run("config", "set", "trigger", "second")
     calls = len(emulator.store.requests)
-    planned = stack.preview()  # the provider's update preview: no API call
+    planned = stack.preview("--diff")  # the provider's update preview: no API call
     assert "~ 2 to update" in planned.stdout, planned.stdout  # `ci` and `one` (its `loader`)
+    # Which token setting changes shows by path: the settings are not secrets (the outputs are).
+    # `ci`, and `one`'s `tokens.loader` (each shown by its path: `~ tokens: { ~ loader: {`)
+    assert planned.stdout.count('~ rotationTrigger: "first" => "second"') == 2, planned.stdout
     reads = emulator.store.requests[calls:]
     assert not [r for r in reads if r.write], "preview wrote to the API"
     assert sorted(str(r.operation_id) for r in reads) == [  # the invokes: the account exists

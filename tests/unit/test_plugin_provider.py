@@ -109,6 +109,54 @@ def test_check_gives_a_token_the_owner_a_python_program_would() -> None:
     assert inputs["tokenType"].value == "read_write"
 
 
+def test_a_one_step_accounts_token_settings_are_not_secret() -> None:
+    """`tokens` is a secret output (the secrets) but a plain input (the settings), as in the
+    Python form: a secret input hid which setting changes in preview and made
+    `recover --adopt` refuse the plugin's account (tests/e2e/test_kill_every_step_plugin.py)."""
+    news = {
+        "username": PropertyValue("svc"),
+        "tokens": PropertyValue({"ci": PropertyValue({"ttl": PropertyValue(3600.0)})}),
+    }
+    result = check("ServiceAccount", "one", news)
+    assert not result.failures
+    inputs = result.inputs or {}
+    assert not inputs["tokens"].contains_secret(), inputs["tokens"]
+    hidden = {**news, "tokens": PropertyValue(news["tokens"].value, is_secret=True)}
+    kept = check("ServiceAccount", "one", hidden).inputs or {}
+    assert kept["tokens"].is_secret  # a program's own secret stays one
+
+
+def diff(kind: str, olds: dict[str, object], news: dict[str, object]) -> rpc.DiffResponse:
+    request = rpc.DiffRequest(
+        URN.format(kind, "r"), "svc", from_plain(olds), from_plain(news, outputs=False), []
+    )
+    return asyncio.run(MotherDuckProvider().diff(request))
+
+
+def kinds(response: rpc.DiffResponse) -> dict[str, str]:
+    return {k: v.kind.name for k, v in response.detailed_diff.items() if v.input_diff}
+
+
+def test_preview_names_what_changes_by_path() -> None:
+    """Pulumi's server always marks the diff detailed: an empty one showed `~ update` with no
+    property changed (tests/e2e/test_plugin_yaml.py, the rotation's `preview --diff`)."""
+    token = {"username": "svc", "name": "ci", "token_type": "read_write", "owner": "0123456789ab"}
+    state = {**token, "rotation_trigger": "a", "token_id": "t1", "mark": "abcdef0123"}
+    rotated = diff("AccessToken", state, {**token, "rotation_trigger": "b"})
+    assert rotated.changes and kinds(rotated) == {"rotationTrigger": "UPDATE"}
+    renamed = diff("AccessToken", state, {**token, "rotation_trigger": "a", "username": "x"})
+    assert kinds(renamed)["username"] == "UPDATE_REPLACE"
+    assert diff("AccessToken", state, {**token, "rotation_trigger": "a"}).detailed_diff == {}
+
+    account = {"username": "svc", "owner": "0123456789ab"}
+    held = {"ci": {"token_type": "read_write", "rotation_trigger": "a"}}
+    recorded = {"ci": {**held["ci"], "token_id": "t1", "mark": "abcdef0123", "owner": "o"}}
+    olds = {**account, "adopt": False, "token_details": recorded, "token_ids": {"ci": "t1"}}
+    news = {**account, "tokens": {"ci": {**held["ci"], "rotation_trigger": "b"}}}
+    one_step = diff("ServiceAccount", olds, news)
+    assert one_step.changes and kinds(one_step) == {"tokens.ci": "UPDATE"}
+
+
 def test_check_of_a_bad_username_names_the_field() -> None:
     result = check("ServiceAccount", "sa", {"username": PropertyValue("bad name!")})
     assert [f.property for f in result.failures or []] == ["username"]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from motherduck_provider import recover
+from motherduck_provider.plugin import schema
 from motherduck_provider.resources import AccessTokenProvider
 from motherduck_provider.resources.access_token import (
     MARK_SUFFIX_LENGTH,
@@ -190,6 +191,32 @@ def test_recovery_adopts_accounts_and_drops_token_and_config_creates() -> None:
     assert adopted["id"] == "etl_writer" and adopted["provider"] == PROVIDER
     assert adopted["outputs"] == {"username": "etl_writer", "adopt": False, "__provider": "pickled"}
     assert deployment["pending_operations"] == [update, foreign]
+
+
+def test_recovery_treats_the_plugins_resources_as_the_dynamic_ones() -> None:
+    """The provider plugin's types (`motherduck:index:*`, camelCase state) are ours too.
+
+    Found by tests/e2e/test_kill_every_step_plugin.py: a killed plugin-form `up` left a pending
+    `motherduck:index:ServiceAccount` create that recovery refused as another provider's.
+    """
+    ops = [
+        pending("ServiceAccount", "one", {"username": "ks_plugin", "tokens": {"ci": {}}}),
+        pending("AccessToken", "tok", {"username": "ks_plugin", "name": "ci"}),
+        pending("InstanceConfig", "cfg", {"username": "ks_plugin"}),
+    ]
+    for op in ops:
+        resource = op["resource"]
+        kind, name = resource["urn"].rsplit(":", 3)[1], resource["urn"].rsplit("::", 1)[1]
+        resource["type"] = schema.token(kind)
+        resource["urn"] = f"{PREFIX}{schema.token(kind)}::{name}"
+        del resource["inputs"]["__provider"]
+    deployment = {"resources": [], "pending_operations": ops}
+    plan = recover.plan_recovery(deployment)
+    assert plan.adopted == [ops[0]["resource"]["urn"]] and plan.foreign == []
+    assert plan.dropped == [ops[1]["resource"]["urn"], ops[2]["resource"]["urn"]]
+    [adopted] = deployment["resources"]
+    assert adopted["id"] == "ks_plugin"
+    assert adopted["outputs"] == {"username": "ks_plugin", "adopt": False}
 
 
 def test_recovery_of_a_replacing_account_marks_the_old_one_for_deletion() -> None:

@@ -8,7 +8,7 @@ resources failing with our one-line API error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,26 +145,23 @@ def test_anything_else_still_says_something() -> None:
 
 
 @dataclass
-class FakeStack:
-    """A stack whose `up` sends the given error diagnostics, then raises `error`."""
+class FakeCommand:
+    """A `pulumi` that logs the given error diagnostics as engine events, then fails with
+    `error`, the way `Fleet.operate` runs it (`--event-log`, then `CommandError`)."""
 
     diagnostics: list[str]
     error: Exception
+    args: list[str] | None = None
 
-    def up(self, on_event: Callable[[auto.EngineEvent], None], **_: Any) -> None:
-        for i, message in enumerate(self.diagnostics):
-            diag = auto.DiagnosticEvent(message=message, color="never", severity="error")
-            on_event(auto.EngineEvent(sequence=i, timestamp=0, diagnostic_event=diag))
+    def run(self, args: list[str], cwd: str, additional_env: Any) -> None:
+        self.args = args
+        log = Path(args[args.index("--event-log") + 1])
+        with log.open("a", encoding="utf-8") as events:
+            for i, message in enumerate(self.diagnostics):
+                diag = {"message": message, "color": "never", "severity": "error"}
+                line = {"sequence": i, "timestamp": 0, "diagnosticEvent": diag}
+                events.write(json.dumps(line) + "\n")
         raise self.error
-
-
-@dataclass
-class FakeFleet(Fleet):
-    stacks: dict[str, FakeStack] | None = None
-
-    def open(self, stack: str, extra_env: dict[str, str] | None = None) -> Any:
-        assert self.stacks is not None
-        return self.stacks[stack]
 
 
 @pytest.mark.parametrize(
@@ -180,9 +177,10 @@ class FakeFleet(Fleet):
 def test_the_summary_has_one_line_with_the_cause(
     tmp_path: Path, diagnostics: list[str], result: CommandResult, expected: str
 ) -> None:
-    stacks = {"shard-1": FakeStack(diagnostics, error(result))}
-    fleet = FakeFleet(tmp_path, None, stacks=stacks)  # type: ignore[arg-type]
+    command = FakeCommand(diagnostics, error(result))
+    fleet = Fleet(tmp_path, command)  # type: ignore[arg-type]
     outcome = run_shard(fleet, "shard-1", "up", lambda _: None)
+    assert command.args is not None and command.args[:3] == ["up", "--stack", "shard-1"]
     assert outcome.result == "failed" and len(outcome.errors) == 1
     ok = ShardOutcome("shard-0", "succeeded", created=1)
     text = render("up", [ok, outcome], 1.0)

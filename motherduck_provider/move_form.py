@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .resources._token_rules import METADATA, SETTINGS_ALL
 from .state_edits import TYPE_PREFIX, UNKNOWN
 from .state_file import PulumiFailed, import_state, run_pulumi, save_backup
 
@@ -50,14 +49,6 @@ TOKEN_OUTPUTS = ("tokens", "previous_tokens", "token_ids", "token_details")
 SECRET_OUTPUTS = ("tokens", "previous_tokens")
 # What of an AccessToken's outputs the account keeps outside `token_details`.
 NOT_DETAILS = ("token", "previous_token", "username", "name")
-# Every key of one token's `token_details`, as the one-step form records it: nulls included
-# (state drops an AccessToken's null outputs, but keeps nulls inside a map).
-DETAILS = tuple(
-    dict.fromkeys(
-        (*SETTINGS_ALL, "owner", *METADATA, "mark", "previous_token_id", "previous_revoke_after")
-        + ("sweep_after", "rotates_at")
-    )
-)
 SIDES = ("read_write", "read_scaling")
 # Pulumi's marker of a secret value in state: the value is then its `ciphertext`.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -269,9 +260,13 @@ def _refuse_other_urn(resources: list[dict[str, Any]], urn: str, username: Any) 
 
 
 def _details(outputs: dict[str, Any]) -> dict[str, Any]:
-    """An AccessToken's outputs as one entry of `token_details`."""
-    found = {k: v for k, v in outputs.items() if k not in NOT_DETAILS and not k.startswith("__")}
-    return {**dict.fromkeys(DETAILS), **found}
+    """An AccessToken's outputs as one entry of `token_details` (no null field, as the
+    one-step form records it)."""
+    return {
+        k: v
+        for k, v in outputs.items()
+        if k not in NOT_DETAILS and not k.startswith("__") and v is not None
+    }
 
 
 def _registered(resource: dict[str, Any], state: dict[str, Any]) -> None:

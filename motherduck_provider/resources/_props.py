@@ -395,8 +395,15 @@ def token_outputs(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
         "tokens": {n: recorded[n].token for n in names},
         "previous_tokens": {n: recorded[n].previous_token for n in names},
         "token_ids": {n: recorded[n].token_id for n in names},
+        # No null field: an absent one reads the same (`TokenState.from_props`), as an
+        # AccessToken's null outputs do (state drops them), and the engine rewrites every byte
+        # of state after each step (9 of a token's 16 fields are often null).
         "token_details": {
-            n: {k: v for k, v in recorded[n].to_props().items() if k not in NOT_DETAILS}
+            n: {
+                k: v
+                for k, v in recorded[n].to_props().items()
+                if k not in NOT_DETAILS and v is not None
+            }
             for n in names
         },
     }

@@ -501,7 +501,7 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
     token_details: pulumi.Output[dict[str, dict[str, Any]] | None]
     """With `tokens`: by name, what an AccessToken outputs but its secrets (expire_at,
     created_ts, read_only, mark, rotates_at, previous_token_id, previous_revoke_after,
-    sweep_after...)."""
+    sweep_after...); a field with no value is left out, as an AccessToken's is."""
     previous_tokens: pulumi.Output[dict[str, str | None] | None]
     """With `tokens`: by name, the secret of the token before the last rotation while it is
     kept (see `keep_previous_for`); a Pulumi secret."""

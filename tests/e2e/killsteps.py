@@ -152,11 +152,11 @@ PHASES = {
         prepare_create, 4, 7, "write-1 write-2 write-3 write-4 checkpoint-5 checkpoint-6"
     ),
     "onestep-rotate": onestep(prepare_rotate, 2, 5, "write-1 write-2 checkpoint-4"),
-    # The same through the provider plugin (`programs/killsteps_plugin`, Pulumi YAML).
-    "plugin-create": onestep(
-        prepare_create, 4, 7, "write-1 write-2 write-3 write-4 checkpoint-5 checkpoint-6", PLUGIN
-    ),
-    "plugin-rotate": onestep(prepare_rotate, 2, 3, "write-1 write-2 checkpoint-2", PLUGIN),
+    # The same through the provider plugin (`programs/killsteps_plugin`, Pulumi YAML): the
+    # points whose recovery differs (the account applied, pending or not; the last token; a
+    # rotation's new token). All 9 passed once; these keep CI's run within its budget.
+    "plugin-create": onestep(prepare_create, 4, 7, "write-1 write-4 checkpoint-5", PLUGIN),
+    "plugin-rotate": onestep(prepare_rotate, 2, 3, "write-1", PLUGIN),
 }
 
 

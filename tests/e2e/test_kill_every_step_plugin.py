@@ -1,5 +1,5 @@
 """Kill points of the one-step form through the provider plugin (`programs/killsteps_plugin`,
-Pulumi YAML): the walks, then every API write of its create and of a rotation.
+Pulumi YAML): its create and a rotation, and `--adopt` after Pulumi's own hint.
 
 How and what is checked: `tests/e2e/killsteps.py`. The plugin's resources are
 `motherduck:index:*` with camelCase state; `python -m motherduck_provider.recover --cancel` and
@@ -18,11 +18,9 @@ import pytest
 
 from motherduck_provider.emulator import EmulatorServer
 from tests.e2e.killsteps import (
-    PHASES,
     Point,
     SteppedUp,
     assert_converged,
-    check_walk,
     kill_at,
     killed_at_test,
     points,
@@ -30,12 +28,6 @@ from tests.e2e.killsteps import (
 from tests.e2e.test_plugin_yaml import pulumi_env, yaml_bin  # noqa: F401
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.mark.parametrize("phase", sorted(p for p in PHASES if PHASES[p].plugin))
-def test_walk(phase: str, stepped: Callable[[str], SteppedUp], emulator: EmulatorServer) -> None:
-    """The plugin's run, stepped through without a kill, makes the writes the points enumerate."""
-    check_walk(phase, stepped, emulator)
 
 
 test_killed_at = killed_at_test(points("plugin-create") + points("plugin-rotate"))

@@ -8,9 +8,6 @@ one `pulumi up` must bring them back exactly as they do the Python program's.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from tests.e2e.killsteps import (
     points,
 )
 from tests.e2e.test_plugin_yaml import pulumi_env, yaml_bin  # noqa: F401
+from tests.e2e.test_recover_storage import recover
 
 pytestmark = pytest.mark.e2e
 
@@ -50,15 +48,7 @@ def test_adopt_after_pulumi_cleared_the_pending_create(
     command = "python -m motherduck_provider.recover --adopt ks_plugin"
     assert failed.returncode != 0 and f"`{command}`, then `pulumi up`" in failed.stdout
 
-    adopt = [sys.executable, "-m", "motherduck_provider.recover", "--adopt", "ks_plugin"]
-    done = subprocess.run(
-        [*adopt, "--pulumi", str(pulumi_bin / "pulumi")],
-        cwd=stack.project,
-        env={**os.environ, **pulumi_env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = recover(stack, pulumi_env, pulumi_bin / "pulumi", "--adopt", "ks_plugin")
     assert done.returncode == 0, done.stdout + done.stderr
     stack.up()
     assert_converged(emulator, stack, ("ks_plugin",))

@@ -74,7 +74,10 @@ class ResourceInitFailed(PluginError):
 
 
 def detailed_diff(
-    olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str], noted: Any
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    replaces: list[str],
+    noted: Mapping[str, str] | None,
 ) -> dict[str, rpc.PropertyDiff]:
     """What preview shows as changed, by property path in the schema's spelling.
 

@@ -13,6 +13,11 @@ in one engine step) and of a rotation of `loader` on demand (`onestep-rotate`). 
 one after another (`MOTHERDUCK_ACCOUNT_WORKERS=1`, set for every killed run) so each point is
 the same write in every run.
 
+The same one-step account through the provider plugin (`programs/killsteps_plugin`, Pulumi
+YAML, `motherduck:index:*` resources with camelCase state): `plugin-create` and
+`plugin-rotate`, the points whose recovery differs (`test_kill_every_step_plugin.py`, with the
+YAML host and the plugin on PATH).
+
 How each point is reached, without racing a timer: the killed `up` runs with `--parallel 1`
 (one step at a time, so every run makes its requests and checkpoint writes in the same order)
 and the emulator holds every API request (a `hold` fault) until the test lets it go. While a

@@ -24,7 +24,7 @@ from ..component import ChildKinds, ManagedAccount
 from ..resources._trace_guard import stack_trace_trimmed
 from ..resources.access_token import _owner
 from . import schema
-from .properties import SECRET_OUTPUTS, camel, snake, to_engine
+from .properties import NAMED_MAPS, SECRET_OUTPUTS, camel, snake, to_engine
 
 COMPONENT = schema.token("ManagedAccount")
 FLAGS = ("adopt", "protect", "allow_downsize", "config_in_account", "one_step")
@@ -53,6 +53,8 @@ class PluginResource(pulumi.CustomResource):
         outputs = schema.package_schema()["resources"][kind]["properties"]
         props: dict[str, Any] = {snake(name): None for name in outputs}
         props.update((k, v) for k, v in inputs.items() if v is not None)
+        for key in NAMED_MAPS & props.keys():
+            props[key] = _named(props[key])
         if kind == schema.token("AccessToken"):
             props["owner"] = _owner(resource_name, opts)  # as a Python program's token has
         secret = [camel(name) for name in SECRET_OUTPUTS if camel(name) in outputs]
@@ -63,10 +65,24 @@ class PluginResource(pulumi.CustomResource):
             super().__init__(kind, resource_name, props, opts)
 
     def translate_input_property(self, prop: str) -> str:
-        return camel(prop)
+        # The SDK passes every key through here, a map's too: a token name stays as it is.
+        return prop if isinstance(prop, TokenName) else camel(prop)
 
     def translate_output_property(self, prop: str) -> str:
-        return snake(prop)
+        return snake(prop) if prop in schema.property_names() else prop
+
+
+class TokenName(str):
+    """A token name as a key of a child's input: `translate_input_property` keeps it."""
+
+
+def _named(value: Any) -> Any:
+    """A map of tokens by name, its keys marked as names (an Output's once it resolves)."""
+    if isinstance(value, Mapping):
+        return {TokenName(k): v for k, v in value.items()}
+    if isinstance(value, pulumi.Output):
+        return value.apply(_named)
+    return value
 
 
 PLUGIN_CHILDREN = ChildKinds(

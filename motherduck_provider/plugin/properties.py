@@ -3,7 +3,8 @@
 The schema spells properties in camelCase (`tokenType`, `readWrite`), the dynamic providers in
 snake_case; an unknown value is the dynamic SDK's `UNKNOWN` string on our side and `Computed`
 on the engine's; a secret is unwrapped going in, and a value from a secret input, or a secret
-output (`SECRET_OUTPUTS`), is wrapped again coming out.
+output (`SECRET_OUTPUTS`), is wrapped again coming out. The keys of a map of tokens by name
+(`NAMED_MAPS`) are names the program chose, and cross as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pulumi.runtime.rpc import UNKNOWN
 # Outputs that are always secrets, in the dynamic providers' spelling.
 SECRET_OUTPUTS = frozenset({"token", "previous_token", "tokens", "previous_tokens"})
 _UPPER = re.compile(r"[A-Z]")
+# Properties whose keys are token names (`tokens: {CI: {...}}`), not property names; the
+# values under them (a token's settings or details) are spelled like properties again.
+NAMED_MAPS = frozenset({"tokens", "previous_tokens", "token_ids", "token_details"})
 
 
 def camel(name: str) -> str:
@@ -35,8 +39,9 @@ def snake(name: str) -> str:
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 
-def state_names(value: Any) -> Any:
-    """A value as `pulumi stack export` writes it, with every object key in `camel` case.
+def state_names(value: Any, names: bool = False) -> Any:
+    """A value as `pulumi stack export` writes it, with every property name in `camel` case;
+    token names (the keys of `NAMED_MAPS`; `names`: this map's) are kept.
 
     A secret (the object `SECRET_SIG_KEY` marks) is kept whole: its ciphertext stays as the
     stack's secrets manager wrote it. The moving of Python stacks uses this (`migrate.py`).
@@ -44,18 +49,24 @@ def state_names(value: Any) -> Any:
     if isinstance(value, Mapping):
         if SECRET_SIG_KEY in value:
             return dict(value)
-        return {camel(str(k)): state_names(v) for k, v in value.items()}
+        return {
+            (str(k) if names else camel(str(k))): state_names(
+                v, not names and snake(str(k)) in NAMED_MAPS
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [state_names(v) for v in value]
     return value
 
 
-def _plain(value: PropertyValue) -> Any:
+def _plain(value: PropertyValue, names: bool = False) -> Any:
+    """`names`: the map's keys are names, kept as they are."""
     inner = value.value
     if isinstance(inner, Computed):
         return UNKNOWN
     if isinstance(inner, Mapping):
-        return {snake(k): _plain(v) for k, v in inner.items()}
+        return {(k if names else snake(k)): _plain(v) for k, v in inner.items()}
     if isinstance(inner, Sequence) and not isinstance(inner, str):
         return [_plain(v) for v in inner]
     if isinstance(inner, float) and inner.is_integer():
@@ -68,7 +79,11 @@ def to_plain(props: Mapping[str, PropertyValue], rename: bool = True) -> dict[st
 
     `rename=False` keeps the top-level names (config keys are camelCase on both sides).
     """
-    return {(snake(k) if rename else k): _plain(v) for k, v in props.items()}
+    plain: dict[str, Any] = {}
+    for key, value in props.items():
+        name = snake(key) if rename else key
+        plain[name] = _plain(value, names=name in NAMED_MAPS)
+    return plain
 
 
 def secret_keys(props: Mapping[str, PropertyValue]) -> set[str]:
@@ -76,14 +91,15 @@ def secret_keys(props: Mapping[str, PropertyValue]) -> set[str]:
     return {snake(k) for k, v in props.items() if v.contains_secret()}
 
 
-def to_engine(value: Any, rename: bool = True) -> PropertyValue:
-    """One plain value as an engine value; `rename=False` keeps map keys (token names)."""
+def to_engine(value: Any, rename: bool = True, names: bool = False) -> PropertyValue:
+    """One plain value as an engine value; `rename=False` keeps map keys (token names), and
+    `names` keeps this map's own keys (a map of tokens by name) but not those below it."""
     if isinstance(value, str) and value == UNKNOWN:
         # The wire form of "unknown" itself: the SDK's `Computed` cannot be marshalled (its
         # `marshal` has no case for it), and the engine reads this string as unknown.
         return PropertyValue(UNKNOWN)
     if isinstance(value, Mapping):
-        keys = camel if rename else str
+        keys = camel if rename and not names else str
         return PropertyValue({keys(str(k)): to_engine(v, rename) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return PropertyValue([to_engine(v, rename) for v in value])
@@ -107,8 +123,29 @@ def from_plain(
     hidden = set(secrets) | (SECRET_OUTPUTS if outputs else set())
     out: dict[str, PropertyValue] = {}
     for key, value in values.items():
-        converted = to_engine(value)
+        converted = to_engine(value, names=key in NAMED_MAPS)
         if key in hidden and value is not None:
             converted = converted.with_secret(True)
         out[camel(key)] = converted
     return out
+
+
+def legacy_names(olds: dict[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    """`olds` with the token names an earlier plugin wrote in camelCase (`ciLoader` for the
+    program's `ci_loader`, which its provider saw) put back as the program spells them.
+
+    A name is changed only where the program has no token of that spelling but has the
+    snake_case one, so a state this plugin wrote is returned unchanged.
+    """
+    wanted = news.get("tokens")
+    if not isinstance(wanted, Mapping):
+        return olds
+    fixed = dict(olds)
+    for key in NAMED_MAPS & olds.keys():
+        held = olds[key]
+        if isinstance(held, Mapping):
+            fixed[key] = {
+                (snake(n) if n not in wanted and snake(n) in wanted else n): v
+                for n, v in held.items()
+            }
+    return fixed

@@ -31,7 +31,7 @@ from ..resources._report import render
 from ..resources.access_token import owner_of
 from . import component, functions, schema
 from .engine_log import serving
-from .properties import camel, from_plain, secret_keys, to_engine, to_plain
+from .properties import camel, from_plain, legacy_names, secret_keys, to_engine, to_plain
 
 PACKAGE = "motherduck"
 T = TypeVar("T")
@@ -179,7 +179,8 @@ class MotherDuckProvider(rpc.Provider):
 
     async def check(self, request: rpc.CheckRequest) -> rpc.CheckResponse:
         provider = self._provider(request.urn)
-        olds, news = to_plain(request.old_inputs), to_plain(request.new_inputs)
+        news = to_plain(request.new_inputs)
+        olds = legacy_names(to_plain(request.old_inputs), news)
         holds_tokens = isinstance(provider, ServiceAccountProvider) and news.get("tokens")
         if (isinstance(provider, AccessTokenProvider) or holds_tokens) and not news.get("owner"):
             stack, project, name = _urn_parts(request.urn)
@@ -196,7 +197,8 @@ class MotherDuckProvider(rpc.Provider):
 
     async def diff(self, request: rpc.DiffRequest) -> rpc.DiffResponse:
         provider = self._provider(request.urn)
-        olds, news = to_plain(request.old_state), to_plain(request.new_inputs)
+        news = to_plain(request.new_inputs)
+        olds = legacy_names(to_plain(request.old_state), news)
 
         def run() -> tuple[Any, dict[str, str] | None]:
             _detailed_diff.take_noted()  # nothing another resource's diff left in this thread
@@ -242,7 +244,8 @@ class MotherDuckProvider(rpc.Provider):
         provider = self._provider(request.urn)
         if request.preview:
             return rpc.UpdateResponse(properties=_preview(request.news))
-        olds, news = to_plain(request.olds), to_plain(request.news)
+        news = to_plain(request.news)
+        olds = legacy_names(to_plain(request.olds), news)
         unfinished: list[str] = []
         result = await self._run(
             lambda: _update(provider, request.resource_id, olds, news, unfinished), request.urn

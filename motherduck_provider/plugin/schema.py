@@ -390,6 +390,20 @@ def _spec_of(kind: str) -> dict[str, Any] | None:
     return None
 
 
+@cache
+def property_names() -> frozenset[str]:
+    """Every property name of the package as the schema spells it (`tokenIds`, `createdTs`):
+    resources, object types, and the fields of a token's `tokenDetails`."""
+    from ..resources._props import TOKEN_KEYS
+
+    whole = package_schema()
+    names = {camel(key) for key in TOKEN_KEYS}
+    for section in ("resources", "types"):
+        for spec in whole[section].values():
+            names |= set(spec.get("inputProperties", {})) | set(spec.get("properties", {}))
+    return frozenset(names)
+
+
 def _property_names(spec: dict[str, Any]) -> set[str]:
     names: set[str] = set()
     for part in (spec, spec.get("inputs", {}), spec.get("outputs", {})):

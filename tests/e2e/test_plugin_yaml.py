@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer
+from motherduck_provider.resources.access_token import split_marked
 from tools.pulumi_env import pulumi_environment
 from tools.pulumi_yaml import install_language_yaml
 
@@ -150,6 +151,13 @@ def assert_one_step(emulator: EmulatorServer, stack: Any, outputs: dict[str, Any
         ids, tokens = outputs[f"{prefix}TokenIds"], outputs[f"{prefix}Tokens"]
         live = {t.id: t for t in emulator.store.list_tokens(username)}
         assert sorted(live) == sorted(ids.values()), username
+        # Token names as the program gives them, in outputs and in MotherDuck alike.
+        names = {split_marked(t.name)[0] for t in live.values()}
+        assert (
+            names
+            == set(ids)
+            == {"one": {"loader", "reader", "CI_etl"}, "team": {"ci", "Nightly_CI"}}[prefix]
+        )
         for name, value in tokens.items():
             digest = hashlib.sha256(value.encode()).hexdigest()
             assert live[ids[name]].secret_sha256 == digest, (username, name)

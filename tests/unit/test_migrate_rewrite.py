@@ -17,6 +17,7 @@ import pytest
 
 from motherduck_provider.plugin import migrate
 from motherduck_provider.plugin.migrate import MigrationRefused, migrate_deployment
+from motherduck_provider.plugin.properties import state_names
 
 P = "urn:pulumi:dev::proj::"
 STACK = P + "pulumi:pulumi:Stack::proj-dev"
@@ -351,3 +352,26 @@ def test_dry_run_and_refusal_import_nothing(
     assert not list(tmp_path.glob("motherduck-migrate-*"))
     if not args:
         assert "refused: the stack has 1 pending operation(s)" in capsys.readouterr().err
+
+
+def test_token_names_of_a_one_step_account_move_as_they_are() -> None:
+    """`plugin migrate` respells property names only: a one-step account's token names (the
+    keys of `tokens`, `token_ids`, `token_details`...) stay the program's."""
+    outputs = {
+        "username": "svc",
+        "token_ids": {"ci_loader": "t1", "CI": "t2"},
+        "token_details": {"ci_loader": {"token_type": "read_write", "created_ts": "x"}},
+        "tokens": secret("v1:both"),  # one ciphertext: kept whole
+        "read_write": {"instance_size": "pulse"},
+    }
+    assert state_names(outputs) == {
+        "username": "svc",
+        "tokenIds": {"ci_loader": "t1", "CI": "t2"},
+        "tokenDetails": {"ci_loader": {"tokenType": "read_write", "createdTs": "x"}},
+        "tokens": secret("v1:both"),
+        "readWrite": {"instanceSize": "pulse"},
+    }
+    inputs = {"tokens": {"ci_loader": {"token_type": "read_write", "rotate_before": 60}}}
+    assert state_names(inputs) == {
+        "tokens": {"ci_loader": {"tokenType": "read_write", "rotateBefore": 60}}
+    }

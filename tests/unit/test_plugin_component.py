@@ -22,6 +22,7 @@ from motherduck_provider.plugin import functions, schema
 from motherduck_provider.plugin.component import (
     ComponentInputError,
     PluginManagedAccount,
+    PluginResource,
     component_args,
 )
 from motherduck_provider.plugin.properties import camel
@@ -203,3 +204,58 @@ def test_plugin_children_are_named_and_wired_as_the_python_components() -> None:
         u.rsplit("::", 1)[1] for u in python["urns"]
     ]
     assert all(parent in u for u in python["urns"][1:] + plugin["urns"][1:])
+
+
+ONE_STEP = textwrap.dedent(
+    """
+    import asyncio, json
+    import pulumi
+
+    made = {}
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            made[args.typ] = args.inputs
+            return [args.name + "-id", args.inputs]
+
+        def call(self, args):
+            return {}
+
+    pulumi.runtime.set_mocks(Mocks(), preview=False)
+    from motherduck_provider.plugin.component import PluginManagedAccount
+
+    team = PluginManagedAccount(
+        "team", username="team_svc", one_step=True,
+        tokens={"Nightly_CI": {"ttl": 3600}, "ci_loader": {"token_type": "read_scaling"}},
+    )
+    asyncio.get_event_loop().run_until_complete(team.account.urn.future())
+    print(json.dumps(made["motherduck:index:ServiceAccount"]))
+    """
+)
+
+
+def test_one_step_children_get_token_names_as_given() -> None:
+    """The SDK passes every dict key through `translate_input_property`: token names were
+    respelled as properties (`Nightly_CI` -> `NightlyCI`). Only settings are respelled now."""
+    proc = subprocess.run(
+        [sys.executable, "-c", ONE_STEP],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    inputs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert inputs["tokens"] == {
+        "Nightly_CI": {"ttl": 3600},
+        "ci_loader": {"tokenType": "read_scaling"},
+    }
+
+
+def test_child_outputs_keep_token_names() -> None:
+    account = PluginResource.__new__(PluginResource)
+    assert account.translate_output_property("tokenIds") == "token_ids"
+    assert account.translate_output_property("createdTs") == "created_ts"
+    assert account.translate_output_property("Nightly_CI") == "Nightly_CI"
+    assert account.translate_output_property("ci_loader") == "ci_loader"

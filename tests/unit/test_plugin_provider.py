@@ -4,6 +4,7 @@ dynamic providers' rules (no API call: check only)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from pulumi.provider.experimental import provider as rpc
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
@@ -155,6 +156,57 @@ def test_preview_names_what_changes_by_path() -> None:
     news = {**account, "tokens": {"ci": {**held["ci"], "rotation_trigger": "b"}}}
     one_step = diff("ServiceAccount", olds, news)
     assert one_step.changes and kinds(one_step) == {"tokens.ci": "UPDATE"}
+
+
+NAMES = ("CI", "ci_loader", "ciLoader2", "my token")
+
+
+def test_token_names_cross_the_boundary_as_given() -> None:
+    """Token names are the user's, not property names: `CI` stayed `CI` in state but reached
+    MotherDuck as `_c_i`, and `ci_loader` came back as `ciLoader` (so `${one.tokenIds.ci_loader}`
+    found nothing). Only property names change spelling, inside each token's settings too."""
+    settings = {"tokenType": PropertyValue("read_write")}
+    news = {
+        "username": PropertyValue("svc"),
+        "tokens": PropertyValue({n: PropertyValue(settings) for n in NAMES}),
+    }
+    plain = to_plain(news)
+    assert set(plain["tokens"]) == set(NAMES)
+    assert {spec["token_type"] for spec in plain["tokens"].values()} == {"read_write"}
+    inputs = check("ServiceAccount", "one", news).inputs or {}
+    tokens = inputs["tokens"].value
+    assert isinstance(tokens, Mapping) and set(tokens) == set(NAMES)
+    outs = {
+        "token_ids": dict.fromkeys(NAMES, "t"),
+        "token_details": {n: {"token_type": "read_write", "created_ts": "x"} for n in NAMES},
+        "previous_tokens": dict.fromkeys(NAMES),
+    }
+    engine = from_plain(outs)
+    details = engine["tokenDetails"].value
+    assert isinstance(details, Mapping) and set(details) == set(NAMES)
+    assert set(details["CI"].value) == {"tokenType", "createdTs"}  # type: ignore[arg-type]
+    assert set(engine["tokenIds"].value) == set(NAMES)  # type: ignore[arg-type]
+    assert to_plain(engine) == outs
+
+
+def test_names_an_earlier_plugin_wrote_in_camel_case_still_match() -> None:
+    """Before, state held `ciLoader` for the program's `ci_loader` (and MotherDuck had
+    `ci_loader`): diff must see the same token, not remove one and add another."""
+    token = {"token_type": "read_write", "token_id": "t1", "mark": "abcdef0123", "owner": "o"}
+    olds = {
+        "username": "svc",
+        "owner": "0123456789ab",
+        "adopt": False,
+        "token_details": {"ciLoader": token},
+        "token_ids": {"ciLoader": "t1"},
+    }
+    news = {
+        "username": "svc",
+        "owner": "0123456789ab",
+        "tokens": {"ci_loader": {"token_type": "read_write"}},
+    }
+    result = diff("ServiceAccount", olds, news)
+    assert not result.changes, kinds(result)
 
 
 def test_check_of_a_bad_username_names_the_field() -> None:

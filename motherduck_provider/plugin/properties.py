@@ -131,11 +131,13 @@ def from_plain(
 
 
 def legacy_names(olds: dict[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    """`olds` with the token names an earlier plugin wrote in camelCase (`ciLoader` for the
-    program's `ci_loader`, which its provider saw) put back as the program spells them.
+    """`olds` with the token names an earlier plugin respelled put back as the program gives
+    them, so the same token is not taken for another.
 
-    A name is changed only where the program has no token of that spelling but has the
-    snake_case one, so a state this plugin wrote is returned unchanged.
+    That plugin wrote `camel(snake(name))` (`ciLoader` for `ci_loader`) and, for a
+    `ManagedAccount`'s child, `camel(snake(camel(name)))` (`NightlyCI` for `Nightly_CI`). A key
+    is renamed only where the program has no token of that spelling, so the state this plugin
+    writes is returned unchanged.
     """
     wanted = news.get("tokens")
     if not isinstance(wanted, Mapping):
@@ -143,9 +145,12 @@ def legacy_names(olds: dict[str, Any], news: Mapping[str, Any]) -> dict[str, Any
     fixed = dict(olds)
     for key in NAMED_MAPS & olds.keys():
         held = olds[key]
-        if isinstance(held, Mapping):
-            fixed[key] = {
-                (snake(n) if n not in wanted and snake(n) in wanted else n): v
-                for n, v in held.items()
-            }
+        if not isinstance(held, Mapping):
+            continue
+        renamed: dict[str, str] = {}
+        for name in wanted:
+            for old in (camel(snake(name)), camel(snake(camel(name)))):
+                if name not in held and old in held and old not in wanted:
+                    renamed[old] = name
+        fixed[key] = {renamed.get(n, n): v for n, v in held.items()}
     return fixed

@@ -10,7 +10,14 @@ from pulumi.provider.experimental import provider as rpc
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime.rpc import UNKNOWN
 
-from motherduck_provider.plugin.properties import camel, from_plain, secret_keys, snake, to_plain
+from motherduck_provider.plugin.properties import (
+    camel,
+    from_plain,
+    legacy_names,
+    secret_keys,
+    snake,
+    to_plain,
+)
 from motherduck_provider.plugin.provider import MotherDuckProvider, settings_config
 from motherduck_provider.plugin.schema import in_schema_spelling, token
 from motherduck_provider.resources.access_token import owner_of
@@ -207,6 +214,14 @@ def test_names_an_earlier_plugin_wrote_in_camel_case_still_match() -> None:
     }
     result = diff("ServiceAccount", olds, news)
     assert not result.changes, kinds(result)
+
+    # A ManagedAccount's one-step child: `Nightly_CI` was written as `NightlyCI`.
+    child = {**olds, "token_details": {"NightlyCI": token}, "token_ids": {"NightlyCI": "t1"}}
+    wanted = {**news, "tokens": {"Nightly_CI": {"token_type": "read_write"}}}
+    assert not diff("ServiceAccount", child, wanted).changes
+    assert legacy_names({"token_ids": {"CI": "t"}}, {"tokens": {"CI": {}}}) == {
+        "token_ids": {"CI": "t"}
+    }
 
 
 def test_check_of_a_bad_username_names_the_field() -> None:

@@ -175,9 +175,10 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def registered(kind: str) -> dict[str, Any]:
+def registered(kind: str, program: str = PROGRAM) -> dict[str, Any]:
+    """The JSON the program (run under mocks, in its own process) prints last."""
     proc = subprocess.run(
-        [sys.executable, "-c", PROGRAM, kind],
+        [sys.executable, "-c", program, kind],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -237,16 +238,7 @@ ONE_STEP = textwrap.dedent(
 def test_one_step_children_get_token_names_as_given() -> None:
     """The SDK passes every dict key through `translate_input_property`: token names were
     respelled as properties (`Nightly_CI` -> `NightlyCI`). Only settings are respelled now."""
-    proc = subprocess.run(
-        [sys.executable, "-c", ONE_STEP],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    inputs = json.loads(proc.stdout.strip().splitlines()[-1])
+    inputs = registered("plugin", ONE_STEP)
     assert inputs["tokens"] == {
         "Nightly_CI": {"ttl": 3600},
         "ci_loader": {"tokenType": "read_scaling"},

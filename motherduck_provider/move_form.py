@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .resources._props import NOT_DETAILS as NOT_DETAILS  # what `token_details` leaves out
+from .resources._props import details_of
 from .state_edits import TYPE_PREFIX, UNKNOWN
 from .state_file import PulumiFailed, import_state, run_pulumi, save_backup
 
@@ -47,8 +49,6 @@ CONFIG = TYPE_PREFIX + "InstanceConfig"
 # The one-step form's outputs (see resources/_account_tokens.py); the first two are secrets.
 TOKEN_OUTPUTS = ("tokens", "previous_tokens", "token_ids", "token_details")
 SECRET_OUTPUTS = ("tokens", "previous_tokens")
-# What of an AccessToken's outputs the account keeps outside `token_details`.
-NOT_DETAILS = ("token", "previous_token", "username", "name")
 SIDES = ("read_write", "read_scaling")
 # Pulumi's marker of a secret value in state: the value is then its `ciphertext`.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -260,13 +260,8 @@ def _refuse_other_urn(resources: list[dict[str, Any]], urn: str, username: Any) 
 
 
 def _details(outputs: dict[str, Any]) -> dict[str, Any]:
-    """An AccessToken's outputs as one entry of `token_details` (no null field, as the
-    one-step form records it)."""
-    return {
-        k: v
-        for k, v in outputs.items()
-        if k not in NOT_DETAILS and not k.startswith("__") and v is not None
-    }
+    """An AccessToken's outputs as one entry of `token_details`, as the one-step form records it."""
+    return details_of(outputs)
 
 
 def _registered(resource: dict[str, Any], state: dict[str, Any]) -> None:

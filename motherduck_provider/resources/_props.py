@@ -395,15 +395,19 @@ def token_outputs(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
         "tokens": {n: recorded[n].token for n in names},
         "previous_tokens": {n: recorded[n].previous_token for n in names},
         "token_ids": {n: recorded[n].token_id for n in names},
-        # No null field: an absent one reads the same (`TokenState.from_props`), as an
-        # AccessToken's null outputs do (state drops them), and the engine rewrites every byte
-        # of state after each step (9 of a token's 16 fields are often null).
-        "token_details": {
-            n: {
-                k: v
-                for k, v in recorded[n].to_props().items()
-                if k not in NOT_DETAILS and v is not None
-            }
-            for n in names
-        },
+        "token_details": {n: details_of(recorded[n].to_props()) for n in names},
+    }
+
+
+def details_of(props: Mapping[str, Any]) -> dict[str, Any]:
+    """One token's entry of `token_details` from its state (or an AccessToken's outputs).
+
+    No null field: an absent one reads the same (`TokenState.from_props`), as an AccessToken's
+    null outputs do (state drops them), and the engine rewrites every byte of state after each
+    step (9 of a token's 16 fields are often null).
+    """
+    return {
+        k: v
+        for k, v in props.items()
+        if k not in NOT_DETAILS and not k.startswith("__") and v is not None
     }

@@ -13,6 +13,7 @@ only; the emulator runs in this process. Figures, not a test: the machine's load
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,8 @@ from pulumi import automation as auto
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from motherduck_provider.fleet.layout import FleetFile  # noqa: E402
@@ -92,6 +95,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also print each phase's CPU-seconds by process (ours only): engine, program, "
+        "provider, emulator (with the runner: this process), other (Linux)",
+    )
+    parser.add_argument(
         "--phases",
         nargs="+",
         choices=[p[0] for p in PHASES],
@@ -126,11 +135,15 @@ def main() -> None:
             row: dict[str, object] = {"phase": name}
             for mode, (fleet, spec) in fleets.items():
                 before = len(server.store.requests)
-                start = time.perf_counter()
-                outcomes = run_fleet(
-                    fleet, spec.stacks, operation, parallel, lambda _: None, no_changes
-                )
-                seconds = time.perf_counter() - start
+                metered = args.cpu and mode == "motherduck"
+                with CpuMeter() if metered else contextlib.nullcontext() as meter:
+                    start = time.perf_counter()
+                    outcomes = run_fleet(
+                        fleet, spec.stacks, operation, parallel, lambda _: None, no_changes
+                    )
+                    seconds = time.perf_counter() - start
+                if meter:
+                    cpu = row["cpu"] = meter.seconds
                 calls = len(server.store.requests) - before
                 logged = sum(o.calls for o in outcomes)
                 failed = [o.stack for o in outcomes if o.result != "succeeded"]
@@ -150,6 +163,8 @@ def main() -> None:
                 f"{floor(name, args.accounts, args.onestep):>7} {row.get('null_seconds', '-'):>8}",
                 flush=True,
             )
+            if "cpu" in row:
+                print(f"{'':<10} {CpuMeter.format(cpu)}", flush=True)
             rows.append(row)
         assert not server.store.users, "destroy left accounts behind"
     if args.json:

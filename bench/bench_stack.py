@@ -8,13 +8,16 @@ provider that makes no calls (`null_provider.py`: the engine's own cost). Both s
 by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_stack.py --accounts 10 100 [--latency 0.05] [--tokens 1]
-[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact | --onestep]`. Loopback only; the
+[--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact | --onestep] [--cpu]
+[--backend-query metadata=skip]`. `--cpu` adds each phase's CPU-seconds by process
+(`cpu_meter.py`): wall seconds on 2 cores do not say who keeps them busy. Loopback only; the
 emulator runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from tools.pulumi_env import install_pulumi, pulumi_environment  # noqa: E402
@@ -64,6 +69,7 @@ class Result:
     seconds: float
     calls: int
     busy: float  # sum of the emulator's request durations
+    cpu: dict[str, float] | None = None  # CPU-seconds by process kind (`--cpu`)
 
 
 class Stack:
@@ -82,6 +88,7 @@ class Stack:
         timeout: float,
         compact: bool = False,
         onestep: bool = False,
+        backend_query: str = "",
     ) -> None:
         self.mode = mode
         self.project = root / mode / "project"
@@ -95,6 +102,8 @@ class Stack:
             ),
             **extra_env,
         }
+        if backend_query:
+            self.env["PULUMI_BACKEND_URL"] += "?" + backend_query
         self.parallel = parallel
         self.timeout = timeout
         self.run("stack", "init", "bench")
@@ -143,14 +152,21 @@ class Stack:
         return proc
 
     def measure(
-        self, phase: Phase, server: EmulatorServer, env: dict[str, str] | None = None
+        self,
+        phase: Phase,
+        server: EmulatorServer,
+        env: dict[str, str] | None = None,
+        cpu: bool = False,
     ) -> Result:
         before = len(server.store.requests)
-        start = time.perf_counter()
-        self.run(*phase.args, env=env)
-        seconds = time.perf_counter() - start
+        with CpuMeter() if cpu else contextlib.nullcontext() as meter:
+            start = time.perf_counter()
+            self.run(*phase.args, env=env)
+            seconds = time.perf_counter() - start
         new = server.store.requests[before:]
-        return Result(seconds, len(new), sum(r.duration for r in new))
+        return Result(
+            seconds, len(new), sum(r.duration for r in new), meter.seconds if meter else None
+        )
 
 
 def bench(
@@ -166,6 +182,8 @@ def bench(
     fast_up: bool = False,
     compact: bool = False,
     onestep: bool = False,
+    cpu: bool = False,
+    backend_query: str = "",
 ) -> dict[str, object]:
     rows = []
     with (
@@ -186,6 +204,7 @@ def bench(
                 timeout,
                 compact,
                 onestep,
+                backend_query,
             )
             if mode == "motherduck" or with_null
             else None
@@ -205,7 +224,8 @@ def bench(
             f"{accounts * per_account} resources; "
             f"added API latency {latency * 1000:.0f} ms; "
             f"--parallel {parallel or 'default (4 x CPUs)'}; "
-            f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}",
+            f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}"
+            + (f"; backend file://...?{backend_query}" if backend_query else ""),
             flush=True,
         )
         print(
@@ -217,7 +237,7 @@ def bench(
             # Unsafe for real use (state is written only at the end); here it only makes
             # the setup of the later phases quick.
             env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if fast_up and phase.name == "up" else None
-            mine = ours.measure(phase, server, env)
+            mine = ours.measure(phase, server, env, cpu)
             engine = null.measure(phase, server, env) if null else Result(float("nan"), 0, 0.0)
             assert engine.calls == 0, "the null provider called the API"
             floor = phase.floor(accounts, tokens, onestep)
@@ -228,6 +248,8 @@ def bench(
                 f"{in_flight:>9.2f} {engine.seconds:>8.1f} {mine.seconds - engine.seconds:>11.1f}",
                 flush=True,
             )
+            if mine.cpu is not None:
+                print(f"{'':<10} {CpuMeter.format(mine.cpu)}", flush=True)
             rows.append(
                 {
                     "phase": phase.name,
@@ -236,6 +258,7 @@ def bench(
                     "floor": floor,
                     "in_flight": round(in_flight, 2),
                     "null_seconds": round(engine.seconds, 2),
+                    **({"cpu": mine.cpu} if mine.cpu is not None else {}),
                 }
             )
     return {
@@ -246,6 +269,7 @@ def bench(
         "env": extra_env,
         "compact": compact,
         "onestep": onestep,
+        **({"backend_query": backend_query} if backend_query else {}),
         "phases": rows,
     }
 
@@ -279,6 +303,17 @@ def main() -> None:
         action="store_true",
         help="run `up` with PULUMI_SKIP_CHECKPOINTS=true, to measure the later phases sooner",
     )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="also print each phase's CPU-seconds by process: engine, program, provider, "
+        "emulator (Linux)",
+    )
+    parser.add_argument(
+        "--backend-query",
+        default="",
+        help="append ?QUERY to the file backend's URL: metadata=skip writes no .attrs sidecars",
+    )
     args = parser.parse_args()
     wanted = set(args.phases or [p.name for p in PHASES]) | {"up"}
     chosen = tuple(p for p in PHASES if p.name in wanted)
@@ -300,6 +335,8 @@ def main() -> None:
             args.fast_up,
             args.compact,
             args.onestep,
+            args.cpu,
+            args.backend_query,
         )
         for n in args.accounts
     ]

@@ -61,8 +61,29 @@ class PluginResource(pulumi.CustomResource):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=secret)
         )
+        names = props.get("tokens")
+        if names is not None and not isinstance(names, pulumi.Output):
+            _check_names(self, names)
         with stack_trace_trimmed():
             super().__init__(kind, resource_name, props, opts)
+        if names is not None:
+            self._keep_token_names(names)
+
+    def _keep_token_names(self, tokens: Any) -> None:
+        """Put the program's token names back as the keys of the named-map outputs.
+
+        The SDK passes every key of a child's outputs through `translate_output_property`, a
+        map's too; a token named like a schema property (`readScaling`) came back as
+        `read_scaling`. The names given are known here, so each key goes back to its name.
+        """
+        given = pulumi.Output.from_input(tokens).apply(lambda t: _check_names(self, t or {}))
+        for key in NAMED_MAPS:
+            value = self.__dict__.get(key)
+            if isinstance(value, pulumi.Output):
+                restored = pulumi.Output.all(given, value).apply(
+                    lambda pair: _as_given(self, pair[0], pair[1])
+                )
+                setattr(self, key, restored)
 
     def translate_input_property(self, prop: str) -> str:
         # The SDK passes every key through here, a map's too: a token name stays as it is.
@@ -70,6 +91,27 @@ class PluginResource(pulumi.CustomResource):
 
     def translate_output_property(self, prop: str) -> str:
         return snake(prop) if prop in schema.property_names() else prop
+
+
+def _check_names(resource: PluginResource, tokens: Mapping[str, Any]) -> list[str]:
+    """The token names; refused if two come back from the SDK as the same key (`readScaling`
+    and `read_scaling`): the component could not tell their outputs apart."""
+    seen: dict[str, str] = {}
+    for name in tokens:
+        other = seen.setdefault(resource.translate_output_property(name), name)
+        if other != name:
+            raise ComponentInputError(
+                f"ManagedAccount: token names {other!r} and {name!r} cannot both be used "
+                "(a component's outputs reach it with one key for both); rename one"
+            )
+    return list(tokens)
+
+
+def _as_given(resource: PluginResource, names: list[str], value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    back = {resource.translate_output_property(name): name for name in names}
+    return {back.get(key, key): item for key, item in value.items()}
 
 
 class TokenName(str):

@@ -143,6 +143,11 @@ def test_yaml_program_preview_up_rotate_refresh_destroy(
     assert stack.resources("motherduck:") == []
 
 
+def live_read_only(emulator: EmulatorServer, username: str, token_id: str) -> bool:
+    """Whether the live token `token_id` of `username` is a read-scaling (read-only) token."""
+    return any(t.id == token_id and t.read_only for t in emulator.store.list_tokens(username))
+
+
 def assert_one_step(emulator: EmulatorServer, stack: Any, outputs: dict[str, Any]) -> list[str]:
     """`one` (ServiceAccount with `tokens`) and `team` (ManagedAccount, `oneStep: true`) hold
     what the emulator holds, each one resource whose token secrets are secret; the secrets."""
@@ -156,13 +161,19 @@ def assert_one_step(emulator: EmulatorServer, stack: Any, outputs: dict[str, Any
         assert (
             names
             == set(ids)
-            == {"one": {"loader", "reader", "CI_etl"}, "team": {"ci", "Nightly_CI"}}[prefix]
+            == {
+                "one": {"loader", "reader", "CI_etl"},
+                "team": {"ci", "Nightly_CI", "readScaling"},
+            }[prefix]
         )
         for name, value in tokens.items():
             digest = hashlib.sha256(value.encode()).hexdigest()
             assert live[ids[name]].secret_sha256 == digest, (username, name)
             secrets.append(value)
         assert stack.outputs()[f"{prefix}Tokens"] == "[secret]"
+    # Named like a schema property, read by its name (`${team.tokenIds.readScaling}`).
+    assert outputs["teamReadScalingId"] == outputs["teamTokenIds"]["readScaling"]
+    assert live_read_only(emulator, "yaml_team1", outputs["teamReadScalingId"])
     assert emulator.store.get_config("yaml_one")["read_scaling"]["instance_size"] == "pulse"
     assert emulator.store.get_config("yaml_team1")["read_write"]["instance_size"] == "jumbo"
     details = outputs["oneTokenDetails"]

@@ -245,6 +245,70 @@ def test_one_step_children_get_token_names_as_given() -> None:
     }
 
 
+ONE_STEP_OUTPUTS = textwrap.dedent(
+    """
+    import asyncio, json
+    import pulumi
+
+    NAMES = ["readScaling", "tokenIds", "Nightly_CI", "ci_loader"]
+
+    class Mocks(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            if args.typ != "motherduck:index:ServiceAccount":
+                return [args.name + "-id", args.inputs]
+            # What the plugin's ServiceAccount answers: token names as the program gave them.
+            return [args.name + "-id", {
+                **args.inputs,
+                "tokenIds": {n: "id-" + n for n in NAMES},
+                "tokens": {n: "secret-" + n for n in NAMES},
+                "tokenDetails": {n: {"tokenId": "id-" + n, "createdTs": "t"} for n in NAMES},
+            }]
+
+        def call(self, args):
+            return {}
+
+    pulumi.runtime.set_mocks(Mocks(), preview=False)
+    from motherduck_provider.plugin.component import PluginManagedAccount
+
+    team = PluginManagedAccount(
+        "team", username="team_svc", one_step=True, tokens={n: {} for n in NAMES},
+    )
+    ids, secrets, details = asyncio.get_event_loop().run_until_complete(asyncio.gather(
+        team.token_ids.future(), team.token_secrets.future(), team.account.token_details.future()
+    ))
+    print(json.dumps({"ids": ids, "secrets": secrets, "details": details}))
+    """
+)
+
+
+def test_one_step_component_outputs_keep_token_names_that_are_property_names() -> None:
+    """`readScaling` and `tokenIds` are also schema property names: the SDK passes a child's
+    output keys through `translate_output_property`, which made them `read_scaling` and
+    `token_ids` in the component's `tokenIds` (so `${team.tokenIds.readScaling}` was empty)."""
+    names = {"readScaling", "tokenIds", "Nightly_CI", "ci_loader"}
+    found = registered("plugin", ONE_STEP_OUTPUTS)
+    assert set(found["ids"]) == set(found["secrets"]) == set(found["details"]) == names
+    assert found["ids"]["readScaling"] == "id-readScaling"
+    assert found["details"]["tokenIds"] == {"token_id": "id-tokenIds", "created_ts": "t"}
+
+
+def test_token_names_the_component_cannot_tell_apart_are_refused() -> None:
+    program = ONE_STEP_OUTPUTS.replace(
+        'NAMES = ["readScaling", "tokenIds", "Nightly_CI", "ci_loader"]',
+        'NAMES = ["readScaling", "read_scaling"]',
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program, "plugin"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "readScaling" in proc.stderr and "read_scaling" in proc.stderr, proc.stderr[-2000:]
+
+
 def test_child_outputs_keep_token_names() -> None:
     account = PluginResource.__new__(PluginResource)
     assert account.translate_output_property("tokenIds") == "token_ids"

@@ -9,20 +9,20 @@ converge, and no sidecar was ever written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from motherduck_provider.emulator import EmulatorServer
-from tests.e2e.test_crash import CREATE_ACCOUNT, up_killed_while_held
-from tests.e2e.test_faults import ACCOUNT, assert_matches_state
-from tests.e2e.test_recover_storage import recover, stack_file
+from tests.e2e.test_recover_storage import (  # noqa: F401 (killed_create: a fixture)
+    killed_create,
+    recover,
+    stack_file,
+    up_after_adopting,
+)
 
 pytestmark = pytest.mark.e2e
-
-MakeStack = Callable[..., Any]
 
 
 @pytest.fixture
@@ -33,20 +33,14 @@ def pulumi_env(pulumi_env: dict[str, str]) -> dict[str, str]:
 
 def test_killed_run_recovers_and_no_sidecar_is_written(
     emulator: EmulatorServer,
-    emulator_stack: MakeStack,
+    killed_create: Any,  # noqa: F811
     pulumi_env: dict[str, str],
     pulumi_bin: Path,
 ) -> None:
-    stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
-    pulumi = pulumi_bin / "pulumi"
-    up_killed_while_held(emulator, stack, pulumi_env, pulumi, CREATE_ACCOUNT, 1)
-
-    done = recover(stack, pulumi_env, pulumi, "--cancel")
+    stack = killed_create
+    done = recover(stack, pulumi_env, pulumi_bin / "pulumi", "--cancel")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "adopting" in done.stdout
-    stack.up()
-    assert emulator.store.count(operation=CREATE_ACCOUNT) == 1
-    assert_matches_state(emulator, stack)
+    up_after_adopting(emulator, stack, done)
     stack.preview("--expect-no-changes")
     assert "dev" in stack.run("stack", "ls").stdout
 

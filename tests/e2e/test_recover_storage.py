@@ -100,17 +100,39 @@ def recover(
     )
 
 
-@pytest.mark.parametrize("state", sorted(PARTIAL_STATES))
-def test_killed_during_a_checkpoint_write(
-    state: str,
+@pytest.fixture
+def killed_create(
     emulator: EmulatorServer,
     emulator_stack: MakeStack,
     pulumi_env: dict[str, str],
     pulumi_bin: Path,
-) -> None:
+) -> Any:
+    """A stack whose first `up` was killed with the account POST held; the POST then landed."""
     stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
-    pulumi = pulumi_bin / "pulumi"
-    up_killed_while_held(emulator, stack, pulumi_env, pulumi, CREATE_ACCOUNT, 1)
+    up_killed_while_held(emulator, stack, pulumi_env, pulumi_bin / "pulumi", CREATE_ACCOUNT, 1)
+    return stack
+
+
+def up_after_adopting(
+    emulator: EmulatorServer, stack: Any, done: subprocess.CompletedProcess[str]
+) -> None:
+    """`recover` adopted the account the killed run made; one `up` makes the rest."""
+    assert "adopting" in done.stdout
+    up = stack.up()
+    assert "+ 2 created" in up.stdout  # the token and the config; the account was adopted
+    assert emulator.store.count(operation=CREATE_ACCOUNT) == 1
+    assert_matches_state(emulator, stack)
+
+
+@pytest.mark.parametrize("state", sorted(PARTIAL_STATES))
+def test_killed_during_a_checkpoint_write(
+    state: str,
+    emulator: EmulatorServer,
+    killed_create: Any,
+    pulumi_env: dict[str, str],
+    pulumi_bin: Path,
+) -> None:
+    stack, pulumi = killed_create, pulumi_bin / "pulumi"
     program = program_digest(stack)
     damage, unloadable = PARTIAL_STATES[state]
     damage(stack)
@@ -127,11 +149,7 @@ def test_killed_during_a_checkpoint_write(
     assert len(moved) == (1 if unloadable or state == "bak-sidecar-empty" else 0), done.stdout
     saved = stack.work_dir / "state" / ".motherduck-recover"
     assert len([p for p in saved.rglob("*.attrs")]) == len(moved)
-    assert "adopting" in done.stdout
-    up = stack.up()
-    assert "+ 2 created" in up.stdout  # the token and the config; the account was adopted
-    assert emulator.store.count(operation=CREATE_ACCOUNT) == 1
-    assert_matches_state(emulator, stack)
+    up_after_adopting(emulator, stack, done)
     assert program_digest(stack) == program
 
 

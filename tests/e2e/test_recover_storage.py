@@ -173,14 +173,12 @@ def test_unparsable_stack_file_is_refused(
 
 def test_adopt_after_pulumis_own_hint(
     emulator: EmulatorServer,
-    emulator_stack: MakeStack,
+    killed_create: Any,
     pulumi_env: dict[str, str],
     pulumi_bin: Path,
 ) -> None:
     """`pulumi refresh --clear-pending-creates` ran first: `--adopt` is the way back."""
-    stack = emulator_stack(ACCOUNT, {"ttl": "3600"})
-    pulumi = pulumi_bin / "pulumi"
-    up_killed_while_held(emulator, stack, pulumi_env, pulumi, CREATE_ACCOUNT, 1)
+    stack, pulumi = killed_create, pulumi_bin / "pulumi"
     program = program_digest(stack)
     stack.run("cancel", "--yes")
     stack.refresh("--clear-pending-creates")

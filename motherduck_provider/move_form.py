@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .resources._props import NOT_DETAILS as NOT_DETAILS  # what `token_details` leaves out
-from .resources._props import details_of
+from .resources._props import TokenState, token_outputs
 from .state_edits import TYPE_PREFIX, UNKNOWN
 from .state_file import PulumiFailed, import_state, run_pulumi, save_backup
 
@@ -227,14 +227,8 @@ def to_one_step(
             outs.update({side: config["outputs"].get(side) for side in SIDES})
             into[str(config["urn"])] = urn
             move.moved.append((str(config["urn"]), urn))
-        names = sorted(records)
-        outs.update(
-            owner=state["inputs"].get("owner"),
-            tokens={n: records[n].get("token") for n in names},
-            previous_tokens={n: records[n].get("previous_token") for n in names},
-            token_ids={n: records[n].get("token_id") for n in names},
-            token_details={n: _details(records[n]) for n in names},
-        )
+        recorded = {name: TokenState.from_props(outputs) for name, outputs in records.items()}
+        outs.update(owner=state["inputs"].get("owner"), **token_outputs(recorded))
         account["inputs"] = state["inputs"]
         account["outputs"] = outs
         _registered(account, state)
@@ -257,11 +251,6 @@ def _refuse_other_urn(resources: list[dict[str, Any]], urn: str, username: Any) 
                 f"the program declares account {username!r} as {urn} but state holds it as "
                 f"{r['urn']}; keep its resource name and parent so its URN stays"
             )
-
-
-def _details(outputs: dict[str, Any]) -> dict[str, Any]:
-    """An AccessToken's outputs as one entry of `token_details`, as the one-step form records it."""
-    return details_of(outputs)
 
 
 def _registered(resource: dict[str, Any], state: dict[str, Any]) -> None:
@@ -430,6 +419,8 @@ def _take_tokens(account: dict[str, Any], names: list[str]) -> None:
         return
     for key in TOKEN_OUTPUTS:
         outs[key] = {n: v for n, v in (outs.get(key) or {}).items() if n not in names}
+    if not outs["previous_tokens"]:  # none kept: written as the provider writes it (absent)
+        del outs["previous_tokens"]
     if not outs["token_details"]:
         for key in (*TOKEN_OUTPUTS, "owner"):
             outs.pop(key, None)

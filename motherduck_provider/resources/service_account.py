@@ -502,9 +502,10 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
     """With `tokens`: by name, what an AccessToken outputs but its secrets (expire_at,
     created_ts, read_only, mark, rotates_at, previous_token_id, previous_revoke_after,
     sweep_after...); a field with no value is left out, as an AccessToken's is."""
-    previous_tokens: pulumi.Output[dict[str, str | None] | None]
+    previous_tokens: pulumi.Output[dict[str, str] | None]
     """With `tokens`: by name, the secret of the token before the last rotation while it is
-    kept (see `keep_previous_for`); a Pulumi secret."""
+    kept (see `keep_previous_for`), only for the tokens that have one; None when none has. A
+    Pulumi secret."""
 
     def __init__(
         self,

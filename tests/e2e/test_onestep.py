@@ -53,6 +53,7 @@ def test_one_resource_holds_account_tokens_and_config(
     assert emulator.store.get_config(USER)["read_scaling"]["flock_size"] == 2
     assert stack.outputs()["tokens"] == "[secret]"
     assert account["outputs"]["tokens"].get("4dabf18193072939515e22adb298388d") is not None
+    assert "previous_tokens" not in account["outputs"]  # none kept: no ciphertext of nulls
 
     start = len(emulator.store.requests)
     logs.append(stack.preview("--expect-no-changes"))

@@ -18,7 +18,7 @@ import pytest
 from motherduck_provider import move_form
 from motherduck_provider.move_form import MoveRefused, to_one_step, to_separate
 from motherduck_provider.resources import _account_tokens
-from motherduck_provider.resources._props import TokenState
+from motherduck_provider.resources._props import TokenState, token_outputs
 
 P = "urn:pulumi:dev::proj::"
 STACK = P + "pulumi:pulumi:Stack::proj-dev"
@@ -138,7 +138,8 @@ def test_the_constants_are_the_one_step_forms() -> None:
     assert move_form.NOT_DETAILS == _account_tokens._NOT_DETAILS
     recorded = _account_tokens.outputs({"ci": TokenState(mark="m")})["token_details"]["ci"]
     assert recorded == {"mark": "m"}  # no null field, as `_details` moves them
-    assert move_form._details({"mark": "m", "ttl": None, "token": "s", "name": "ci"}) == recorded
+    moved = {"mark": "m", "ttl": None, "token": "s", "name": "ci"}
+    assert token_outputs({"ci": TokenState.from_props(moved)})["token_details"]["ci"] == recorded
 
 
 def test_to_one_step_folds_tokens_and_config_keeping_ids_marks_and_ciphertexts() -> None:
@@ -151,7 +152,7 @@ def test_to_one_step_folds_tokens_and_config_keeping_ids_marks_and_ciphertexts()
     assert account["inputs"] == ONE_STEP_INPUTS
     outs = account["outputs"]
     assert outs["tokens"] == {"ci": secret("ct-ci")}  # the ciphertext as it was
-    assert outs["previous_tokens"] == {"ci": None}
+    assert "previous_tokens" not in outs  # none kept, as the provider writes it
     assert outs["token_ids"] == {"ci": "t-1"}
     details = outs["token_details"]["ci"]
     assert (details["mark"], details["owner"]) == ("5a8657052a", "8b5595dc7dc2")  # kept
@@ -199,6 +200,22 @@ def test_the_round_trip_gives_back_the_separate_state() -> None:
     assert got[ACCOUNT]["outputs"] == {"__provider": want[ACCOUNT]["outputs"]["__provider"],
                                        "username": "svc"}  # fmt: skip
     assert "additionalSecretOutputs" not in got[ACCOUNT]
+
+
+def test_a_kept_previous_secret_moves_both_ways() -> None:
+    """A token in its overlap window: the one-step form records its previous secret (and only
+    such secrets: `previous_tokens` is absent when none is kept)."""
+    rotated = {**CI_OUTPUTS, "previous_token_id": "t-0", "previous_token": secret("ct-old")}
+    before = separate()
+    before["resources"][3]["outputs"] = rotated
+    moved, _ = to_one_step(before, one_step_steps())
+    (account,) = [r for r in moved["resources"] if r["urn"] == ACCOUNT]
+    assert account["outputs"]["previous_tokens"] == {"ci": secret("ct-old")}
+    assert account["outputs"]["token_details"]["ci"]["previous_token_id"] == "t-0"
+    back, _ = to_separate(moved, separate_steps())
+    (token,) = [r for r in back["resources"] if r["urn"] == CI]
+    assert token["outputs"]["previous_token"] == secret("ct-old")
+    assert token["outputs"]["previous_token_id"] == "t-0"
 
 
 def test_to_separate_refuses_tokens_encrypted_as_one_value() -> None:

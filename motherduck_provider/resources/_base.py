@@ -10,6 +10,7 @@ importing this module inside Pulumi's provider server makes those errors one rea
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import os
 import sys
@@ -17,11 +18,12 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.runtime.rpc import UNKNOWN
 
+from .. import stored
 from ..client import AdminClient, shared_client
 from ..config import (
     CONFIG_KEYS,
@@ -160,6 +162,17 @@ class ProviderBase(ResourceProvider):
         """`connection`: another organization's token sources and URL (names only)."""
         if connection is not None:  # else the class default: the instance stays attribute-free
             self._connection = connection
+
+    # The function of `motherduck_provider.stored` this provider pickles as (None: by class).
+    stored_as: ClassVar[str | None] = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as a call of `stored.<stored_as>`, a shorter `__provider` (see `stored`);
+        without one, by class as pickle's default does (`NEWOBJ` of the class, then `BUILD`)."""
+        state = self.__getstate__()
+        if self.stored_as is None:
+            return (copyreg.__newobj__, (type(self),), state)  # type: ignore[attr-defined]
+        return (getattr(stored, self.stored_as), (state,) if state else ())
 
     def __getstate__(self) -> dict[str, Any]:
         # A connection pickles as names (config key, env var, URL), never a token; without one

@@ -141,6 +141,8 @@ class AccessTokenProvider(ProviderBase):
     """Create, list and revoke through `/v1/users/{username}/tokens` (the lifecycle is
     `_token_core`'s; this class turns props into its inputs and its states into outputs)."""
 
+    stored_as = "token"
+
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate every input locally and report all problems at once.
 

@@ -157,6 +157,8 @@ def validate(news: dict[str, Any]) -> CheckResult:
 class InstanceConfigProvider(ProviderBase):
     """Read and replace the config through `GET/PUT /v1/users/{username}/instances`."""
 
+    stored_as = "config"
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate both sides and the username; unknown values pass through.
 

@@ -155,6 +155,8 @@ def validate(news: dict[str, Any]) -> CheckResult:
 class ServiceAccountProvider(ProviderBase):
     """CRUD for `POST/DELETE /v1/users`; existence is probed through `GET .../instances`."""
 
+    stored_as = "account"
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the username and `adopt` locally; unknown values pass through.
 

@@ -113,7 +113,7 @@ def assert_no_plaintext(emulator: EmulatorServer, stack: Any, *procs: Proc) -> N
                 continue
             assert isinstance(blob, str), f"{res['urn']} {section}.__provider is not plain"
             raw = base64.b64decode(blob)
-            assert b"motherduck_provider.resources" in raw  # a reference, not a closure
+            assert b"motherduck_provider.stored" in raw  # a reference, not a closure
             places[f"{res['urn']} {section}.__provider"] = raw.decode("latin-1")
             pickles += 1
     assert pickles >= 2

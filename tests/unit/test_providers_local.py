@@ -13,6 +13,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.rpc import UNKNOWN
 
 import motherduck_provider
+from motherduck_provider.connection import Connection
 from motherduck_provider.errors import ConfigurationError
 from motherduck_provider.resources import (
     AccessTokenProvider,
@@ -272,9 +273,37 @@ def test_pickled_provider_is_stable_and_holds_no_secret(cls: type[Any]) -> None:
     assert first == second == serialize_provider(cls())
     raw = base64.b64decode(second)
     assert b"very-secret-admin" not in raw
-    assert f"{cls.__module__}".encode() in raw  # stored by reference, not by value
-    assert isinstance(dill.loads(raw), cls)
+    # By reference to a function of `motherduck_provider.stored`, not by value.
+    assert raw.startswith(b"\x80\x04\x95") and b"motherduck_provider.stored" in raw
+    assert cls.__module__.encode() not in raw and len(second) == 76 - 4 * (cls.stored_as == "token")
+    assert type(dill.loads(raw)) is cls
     assert not cls.serialize_as_secret_always
+
+
+# What every stack written before `motherduck_provider.stored` holds (tests/fixtures/upgrade).
+BY_CLASS = {
+    ServiceAccountProvider: "gASVUgAAAAAAAACMLW1vdGhlcmR1Y2tfcHJvdmlkZXIucmVzb3VyY2VzLnNlcnZp"
+    "Y2VfYWNjb3VudJSMFlNlcnZpY2VBY2NvdW50UHJvdmlkZXKUk5QpgZR9lGIu",
+}
+
+
+def test_a_provider_pickled_by_class_still_loads_and_a_new_one_is_shorter() -> None:
+    """A stack's state holds the pickle its last update wrote: the classes keep their paths."""
+    for cls, blob in BY_CLASS.items():
+        old = dill.loads(base64.b64decode(blob))
+        assert type(old) is cls and old._connection is None
+        assert len(serialize_provider(cls())) == len(blob) - 48
+
+
+def test_a_provider_with_no_stored_function_pickles_by_class_as_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`stored_as` None: pickle's default, the very bytes stacks hold from before."""
+    monkeypatch.setattr(ServiceAccountProvider, "stored_as", None)
+    assert serialize_provider(ServiceAccountProvider()) == BY_CLASS[ServiceAccountProvider]
+    named = ServiceAccountProvider(Connection(token_env="SECOND_MD_TOKEN"))
+    restored = dill.loads(base64.b64decode(serialize_provider(named)))
+    assert restored._connection == named._connection
 
 
 def test_configure_keeps_the_token_off_the_provider() -> None:

@@ -232,6 +232,27 @@ def resolve_rate_limit_wait(config: Mapping[str, Any]) -> float:
     )
 
 
+# How many provider calls (each a thread waiting on the API) run at once in one provider
+# process: the plugin's server (`MOTHERDUCK_PLUGIN_WORKERS`) and Pulumi's dynamic-provider
+# server (`MOTHERDUCK_PROVIDER_WORKERS`, which can only raise its 4: `_server_workers`).
+DEFAULT_WORKERS = 16
+MAX_WORKERS = 256
+PROVIDER_WORKERS_ENV = "MOTHERDUCK_PROVIDER_WORKERS"
+
+
+def worker_count(name: str, env: Mapping[str, str]) -> int:
+    """The worker count the environment variable `name` asks for (default 16), checked."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
+        raise ConfigurationError(
+            f"{name}={raw!r}: must be a whole number from 1 to {MAX_WORKERS} (the "
+            f"provider calls run at once; the default is {DEFAULT_WORKERS})"
+        )
+    return int(raw)
+
+
 def _seconds(
     config: Mapping[str, Any], key: str, default: float, *, zero_ok: bool, rule: str
 ) -> float:

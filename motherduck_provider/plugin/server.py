@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -24,27 +25,24 @@ from pulumi.runtime import proto
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc, status_pb2
 
+from .. import config
+from ..errors import ConfigurationError
 from .engine_log import attach
 from .provider import MotherDuckProvider, PluginError, ResourceInitFailed, version
 
-# How many provider calls (each a thread waiting on the API) run at once. The engine sends as
-# many as its `--parallel` allows; asyncio's default pool would cap them at the cores + 4.
 WORKERS_ENV = "MOTHERDUCK_PLUGIN_WORKERS"
-DEFAULT_WORKERS = 16
-MAX_WORKERS = 256
+DEFAULT_WORKERS = config.DEFAULT_WORKERS
+MAX_WORKERS = config.MAX_WORKERS
 
 
-def workers(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
-    """The worker count `MOTHERDUCK_PLUGIN_WORKERS` asks for (default 16), checked."""
-    raw = environ.get(WORKERS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_WORKERS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
-        raise PluginError(
-            f"{WORKERS_ENV}={raw!r}: must be a whole number from 1 to {MAX_WORKERS} (the "
-            f"provider calls run at once; the default is {DEFAULT_WORKERS})"
-        )
-    return int(raw)
+def workers(environ: Mapping[str, str] = os.environ) -> int:
+    """How many provider calls run at once: `MOTHERDUCK_PLUGIN_WORKERS` (default 16), checked.
+    The engine sends as many as its `--parallel` allows; asyncio's default pool would cap them
+    at the cores + 4."""
+    try:
+        return config.worker_count(WORKERS_ENV, environ)
+    except ConfigurationError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def executor(count: int) -> ThreadPoolExecutor:

@@ -28,16 +28,18 @@ from ..client import AdminClient, shared_client
 from ..config import (
     CONFIG_KEYS,
     DEFAULT_LATE_WAIT,
+    PROVIDER_WORKERS_ENV,
     Settings,
     resolve_api_url,
     resolve_late_wait,
     resolve_rate_limit_wait,
     resolve_settings,
     resolve_timeout,
+    worker_count,
 )
 from ..connection import Connection
 from ..errors import ConfigurationError, MotherDuckError
-from . import _report
+from . import _report, _server_workers
 from ._test_clock import emulator_clock_now
 
 PROVIDER_KEY = "__provider"
@@ -187,10 +189,13 @@ class ProviderBase(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Resolve settings from stack config and environment.
 
-        A bad URL, timeout or either wait fails at once (even in preview); a missing
+        In Pulumi's provider server, also lets it run `MOTHERDUCK_PROVIDER_WORKERS` calls at
+        once (`_server_workers`). A bad URL, timeout, wait or worker count fails at once (even
+        in preview); a missing
         token is kept and raised at the first API call, so previews that need no API still
         work without one.
         """
+        _server_workers.raise_limit(worker_count(PROVIDER_WORKERS_ENV, os.environ))
         connection = self._connection
         keys = (*CONFIG_KEYS, *(connection.config_keys if connection else ()))
         raw = {key: req.config.get(key) for key in keys}  # names and Terraform aliases

@@ -17,16 +17,14 @@ detailed diff. A ServiceAccount holding tokens and a configuration then shows on
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi.dynamic import DiffResult
 
-from ._sdk import stand_down
+from ._sdk import SERVER_MODULE, server_module, stand_down
 
-_SERVER_MODULE = "pulumi.dynamic.__main__"
 _SERVICER = "DynamicResourceProviderServicer"
 _noted = threading.local()
 
@@ -67,16 +65,15 @@ def install() -> bool:
 
     Does nothing outside that server (a program, a test).
     """
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if main is None or getattr(spec, "name", None) != _SERVER_MODULE:
+    main = server_module()
+    if main is None:
         return False
     servicer = getattr(main, _SERVICER, None)
     original = getattr(servicer, "Diff", None)
     if getattr(original, "__motherduck_detailed__", False):
         return True
     if servicer is None or not callable(original) or not _proto_has_detailed_diff():
-        stand_down("detailed diffs", f"{_SERVER_MODULE} has no {_SERVICER}.Diff or no detailedDiff")
+        stand_down("detailed diffs", f"{SERVER_MODULE} has no {_SERVICER}.Diff or no detailedDiff")
         return False
 
     def diff(self: Any, request: Any, context: Any) -> Any:

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import APIError, ForbiddenError, MotherDuckError, UnauthorizedError, one_line, redact
-from ._sdk import stand_down
+from ._sdk import SERVER_MODULE, server_module, stand_down
 
 log = logging.getLogger("motherduck_provider")
 
@@ -45,7 +45,6 @@ _VERBS = {
 # The operations `pulumi refresh` and `pulumi destroy` run with the provider configuration
 # recorded in state, unless told to run the program (`--run-program`).
 _RECORDED_CONFIG_OPERATIONS = {"read": "refresh", "delete": "destroy"}
-_SERVER_MODULE = "pulumi.dynamic.__main__"
 LOG_LEVEL_ENV = "MOTHERDUCK_LOG"
 
 
@@ -181,9 +180,8 @@ def install() -> bool:
     not look as expected (another Pulumi version) errors stay tracebacks, with one debug line
     saying so (`_sdk.stand_down`).
     """
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if main is None or getattr(spec, "name", None) != _SERVER_MODULE:
+    main = server_module()
+    if main is None:
         return False
     current = getattr(main, "traceback", None)
     if isinstance(current, _TracebackShim):
@@ -192,7 +190,7 @@ def install() -> bool:
         _configure_logging()
         stand_down(
             "one-line errors",
-            f"{_SERVER_MODULE} has no `traceback` module global or no `_abort_with_traceback`",
+            f"{SERVER_MODULE} has no `traceback` module global or no `_abort_with_traceback`",
         )
         return False
     main.traceback = _TracebackShim(traceback)  # type: ignore[attr-defined]

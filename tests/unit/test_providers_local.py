@@ -326,6 +326,15 @@ def test_configure_rejects_bad_url_at_once_and_defers_missing_token(
         provider.client()
 
 
+def test_configure_rejects_a_bad_worker_count_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`MOTHERDUCK_PROVIDER_WORKERS`: the calls Pulumi's provider server runs at once."""
+    monkeypatch.setenv("MOTHERDUCK_PROVIDER_WORKERS", "many")
+    with pytest.raises(ConfigurationError, match="MOTHERDUCK_PROVIDER_WORKERS='many': must be"):
+        ServiceAccountProvider().configure(ConfigureRequest(Config({}, "p")))
+    monkeypatch.setenv("MOTHERDUCK_PROVIDER_WORKERS", "32")
+    ServiceAccountProvider().configure(ConfigureRequest(Config({}, "p")))  # not in the server
+
+
 def test_configure_rejects_a_bad_late_request_wait_at_once() -> None:
     provider = AccessTokenProvider()
     bad = Config({"motherduck:token": "t", "motherduck:lateRequestWait": "-5"}, "p")

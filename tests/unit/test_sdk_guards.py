@@ -22,8 +22,10 @@ import inspect
 import logging
 import pickle
 import sys
+import threading
 import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pulumi
@@ -33,7 +35,7 @@ from pulumi.dynamic import dynamic as sdk_dynamic
 from pulumi.runtime import rpc
 
 from motherduck_provider import errors
-from motherduck_provider.resources import _program, _report, _sdk
+from motherduck_provider.resources import _program, _report, _sdk, _server_workers
 from motherduck_provider.resources._pickle_guard import pickler_restored
 
 SERVER_MODULE = "pulumi.dynamic.__main__"
@@ -294,3 +296,75 @@ def test_no_detailed_diff_when_the_server_changed(
     assert _detailed_diff.install() is False
     (line,) = stand_down_lines(caplog)
     assert line.startswith("detailed diffs is off with pulumi ")
+
+
+# --- more calls at once in Pulumi's provider server ---------------------------------------------
+
+
+@pytest.fixture
+def undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_server_workers, "_outcome", None)
+
+
+def at_once(pool: ThreadPoolExecutor, count: int) -> bool:
+    """Whether `count` calls submitted to `pool` can all be running at the same moment."""
+    barrier = threading.Barrier(count, timeout=1)
+    calls = [pool.submit(barrier.wait) for _ in range(count)]
+    try:
+        for call in calls:
+            call.result()
+    except threading.BrokenBarrierError:
+        return False
+    return True
+
+
+def test_the_server_runs_its_calls_on_a_pool_of_four() -> None:
+    """What `_server_workers` raises: the pool `main()` gives its gRPC server."""
+    source, _ = server_source()
+    assert "futures.ThreadPoolExecutor(max_workers=4)" in source
+
+
+def test_more_calls_at_once_in_the_real_server(
+    real_server: types.ModuleType, undecided: None
+) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert not at_once(pool, 5)  # the server's limit: a fifth call waits
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(_server_workers.raise_limit, 16).result() is True
+        assert at_once(pool, 16)
+        assert pool.submit(_server_workers.raise_limit, 32).result() is True  # once only
+        assert pool._max_workers == 16
+
+
+def test_no_change_outside_the_server(undecided: None) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert pool.submit(_server_workers.raise_limit, 16).result() is False
+        assert pool._max_workers == 4
+
+
+def test_more_calls_stand_down_off_a_pool_thread(
+    real_server: types.ModuleType, undecided: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    assert _server_workers.raise_limit(16) is False  # the test's own thread: no pool
+    (line,) = stand_down_lines(caplog)
+    assert line.startswith("more calls at once in the dynamic-provider server is off with pulumi")
+
+
+def test_calls_queued_before_the_raise_run_at_once_too(
+    real_server: types.ModuleType, undecided: None
+) -> None:
+    """A destroy's deletes all arrive before the first one configures the provider."""
+    queued = threading.Event()
+    barrier = threading.Barrier(12, timeout=2)
+
+    def first() -> None:
+        queued.wait()
+        _server_workers.raise_limit(16)
+        barrier.wait()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        calls = [pool.submit(first)] + [pool.submit(barrier.wait) for _ in range(11)]
+        queued.set()  # 8 of them wait in the pool's queue
+        for call in calls:
+            call.result()

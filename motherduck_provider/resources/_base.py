@@ -178,7 +178,7 @@ class ProviderBase(ResourceProvider):
 
     def __getstate__(self) -> dict[str, Any]:
         # A connection pickles as names (config key, env var, URL), never a token; without one
-        # the pickle stays `{}` as before, so existing stacks see no change.
+        # the state is `{}` and `__reduce__` pickles no argument at all.
         return {"connection": self._connection.to_state()} if self._connection else {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -191,9 +191,8 @@ class ProviderBase(ResourceProvider):
 
         In Pulumi's provider server, also lets it run `MOTHERDUCK_PROVIDER_WORKERS` calls at
         once (`_server_workers`). A bad URL, timeout, wait or worker count fails at once (even
-        in preview); a missing
-        token is kept and raised at the first API call, so previews that need no API still
-        work without one.
+        in preview); a missing token is kept and raised at the first API call, so previews
+        that need no API still work without one.
         """
         _server_workers.raise_limit(worker_count(PROVIDER_WORKERS_ENV, os.environ))
         connection = self._connection

@@ -393,8 +393,8 @@ def token_outputs(recorded: Mapping[str, TokenState]) -> dict[str, Any]:
 
     `previous_tokens` holds only the previous secrets still kept, and is left out when none
     is (the output reads None; `recorded_tokens` reads an absent name as None). The engine
-    rewrites all of state after every step, and a secret map of nulls was about 135 bytes of
-    ciphertext per account (7% of a one-step account's state).
+    rewrites all of state after every step, and a secret map of nulls was about 160 bytes of
+    ciphertext per account (8% of a one-step account's state).
     """
     names = sorted(recorded)
     outs: dict[str, Any] = {

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import httpx
 import pytest
 
 from motherduck_provider import errors
 from motherduck_provider.client import AdminClient
-from motherduck_provider.config import Secret, Settings
+from motherduck_provider.config import DEFAULT_WORKERS, Secret, Settings
 from motherduck_provider.emulator import EmulatorServer
 from motherduck_provider.models import (
     CreateTokenRequest,
@@ -133,3 +137,38 @@ def test_dive_embed_session(client: AdminClient, emulator: EmulatorServer) -> No
     with pytest.raises(errors.NotFoundError) as caught:
         client.create_dive_embed_session(dive, "nobody")
     assert session not in str(caught.value)
+
+
+def test_calls_at_once_keep_their_connections() -> None:
+    """As many calls at once as the provider server runs (16) reuse their connections in the
+    next round: none is closed after its answer and opened again, which against MotherDuck is a
+    TLS handshake each time. The pool kept 8 of 16 before."""
+    server = EmulatorServer(admin_token="md-admin-connections")
+    inner = server.app
+    peers: set[tuple[str, int]] = set()
+
+    async def counting(
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "http":
+            host, port = scope["client"]
+            peers.add((host, port))  # one client port per connection
+        await inner(scope, receive, send)
+
+    server.app = counting  # type: ignore[assignment]
+    with server:
+        server.store.faults.latency = 0.2  # the calls of a round overlap
+        settings = Settings(api_url=server.url, token=Secret(server.admin_token), timeout=10)
+        with AdminClient(settings) as admin, ThreadPoolExecutor(DEFAULT_WORKERS) as pool:
+
+            def read(username: str) -> None:
+                with pytest.raises(errors.NotFoundError):
+                    admin.get_duckling_config(username)
+
+            for round_ in range(2):
+                names = [f"nobody_{round_}_{n}" for n in range(DEFAULT_WORKERS)]
+                list(pool.map(read, names))
+        server.store.clear_logs()
+    assert len(peers) == DEFAULT_WORKERS

@@ -1,10 +1,10 @@
 """The only module that touches httpx: one pooled client, retries, logging, error mapping;
 and `ReadMemo`, which lets the reads of one account share one request.
 
-httpx.Client is safe to share between threads, and the provider server runs up to 16 calls
-at once (`config.DEFAULT_WORKERS`), so one instance serves a whole provider process. httpx is
-imported when the first session is made: a provider process that only answers `check` and
-`diff` never needs it.
+httpx.Client is safe to share between threads, and the provider server runs several calls at
+once (16 by default, `config.worker_count`), so one instance serves a whole provider process.
+httpx is imported when the first session is made: a provider process that only answers `check`
+and `diff` never needs it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from .._version import __version__
-from ..config import DEFAULT_WORKERS, Settings
+from ..config import Settings
 from ..errors import NotFoundError, ResponseShapeError, TransportError, error_from_response
 from . import _retry
 from ._calls import record_call
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("motherduck_provider.http")
 
 USER_AGENT = f"motherduck-pulumi/{__version__}"
-# Connections in the pool, every one kept alive between calls: as many as the provider
-# server's calls at once, so none is closed after its answer and opened again (against
-# MotherDuck, a TLS handshake each time).
-CONNECTIONS = DEFAULT_WORKERS
 
 # How long a read answer is reused by reads that only report (refresh). A refresh reads an
 # account's config twice (the account's probe, then the config itself) and its token list once
@@ -225,7 +221,9 @@ class HttpSession:
             timeout=settings.timeout,
             transport=transport,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            limits=httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS),
+            # No cap of its own: the worker settings bound the calls at once, and every
+            # connection stays open for the next call (a new one is a TLS handshake).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
             follow_redirects=False,
         )
 

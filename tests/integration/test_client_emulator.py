@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -148,21 +149,29 @@ def test_calls_at_once_keep_their_connections(at_once: int) -> None:
     server = EmulatorServer(admin_token="md-admin-connections")
     inner = server.app
     peers: set[tuple[str, int]] = set()
+    arrived = 0
+    rounds = [asyncio.Event(), asyncio.Event()]
 
-    async def counting(
+    async def all_at_once(
         scope: MutableMapping[str, Any],
         receive: Callable[[], Awaitable[Any]],
         send: Callable[[Any], Awaitable[None]],
     ) -> None:
+        """Answers no call of a round before all `at_once` of them have arrived."""
+        nonlocal arrived
         if scope["type"] == "http":
             host, port = scope["client"]
             peers.add((host, port))  # one client port per connection
+            arrived += 1
+            this_round = rounds[(arrived - 1) // at_once]
+            if arrived % at_once == 0:
+                this_round.set()
+            await asyncio.wait_for(this_round.wait(), timeout=10)
         await inner(scope, receive, send)
 
-    server.app = counting  # type: ignore[assignment]
+    server.app = all_at_once  # type: ignore[assignment]
     with server:
-        server.store.faults.latency = 0.2  # the calls of a round overlap
-        settings = Settings(api_url=server.url, token=Secret(server.admin_token), timeout=10)
+        settings = Settings(api_url=server.url, token=Secret(server.admin_token), timeout=20)
         with AdminClient(settings) as admin, ThreadPoolExecutor(at_once) as pool:
 
             def read(username: str) -> None:
@@ -173,4 +182,5 @@ def test_calls_at_once_keep_their_connections(at_once: int) -> None:
                 names = [f"nobody_{round_}_{n}" for n in range(at_once)]
                 list(pool.map(read, names))
         server.store.clear_logs()
+    assert arrived == 2 * at_once
     assert len(peers) == at_once

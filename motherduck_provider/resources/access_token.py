@@ -34,6 +34,7 @@ from ..errors import MotherDuckError, NotFoundError
 from ..rules import TokenType
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
+from ._output_guard import hand_over
 from ._pickle_guard import pickler_restored
 from ._props import TokenSettings, TokenState, differing
 from ._token_core import (
@@ -372,3 +373,4 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
                 props,
                 pulumi.ResourceOptions.merge(opts, secret),
             )
+        hand_over(self)

@@ -47,6 +47,7 @@ from ._duckling import (
     side_problems,
     write,
 )
+from ._output_guard import hand_over
 from ._pickle_guard import pickler_restored
 from ._props import DucklingInputs, DucklingState, known
 from ._trace_guard import stack_trace_trimmed
@@ -302,3 +303,4 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
         props[MAY_EXIST] = _program.account_may_exist(username)
         with pickler_restored(), stack_trace_trimmed():
             super().__init__(InstanceConfigProvider(connection), resource_name, props, opts)
+        hand_over(self)

@@ -35,6 +35,7 @@ from . import _account_tokens, _detailed_diff, _duckling, _held, _program
 from ._account_tokens import TokenArgsDict
 from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
+from ._output_guard import hand_over
 from ._pickle_guard import pickler_restored
 from ._props import AccountInputs, AccountState, known
 from ._token_core import Lifecycle
@@ -551,6 +552,7 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         props["__validated"] = _program.admit("ServiceAccount", resource_name, found)
         with pickler_restored(), stack_trace_trimmed():
             super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
+        hand_over(self)
         _program.remember_account(self.username, adopt)
 
 

@@ -151,39 +151,38 @@ def stand_down_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER and " is off " in r.message]
 
 
-def test_stands_down_when_settings_has_no_output_set(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def no_output_set(res: Any, changed: pytest.MonkeyPatch) -> None:
+    changed.setattr(SETTINGS, "outputs", None)
+
+
+def no_future(res: Any, changed: pytest.MonkeyPatch) -> None:
+    changed.setattr(res.p0, "_data", object())
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (no_output_set, "pulumi.runtime.settings.SETTINGS has no `outputs` set"),
+        (no_future, "pulumi.Output has no asyncio future `_data`"),
+    ],
+)
+def test_stands_down_and_moves_nothing_when_the_sdk_changed(
+    change: Any, why: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
 
-    async def run() -> None:
+    async def run() -> set[Any]:
         res, futures = resource(asyncio.get_running_loop())
+        before = set(SETTINGS.outputs)
         with monkeypatch.context() as changed:
-            changed.setattr(SETTINGS, "outputs", None)
+            change(res, changed)
             _output_guard.hand_over(res)
         for f in futures:
             f.set_result(1)
+        return before ^ SETTINGS.outputs
 
-    asyncio.run(run())
+    assert asyncio.run(run()) == set()  # the stock tracking stays as it was
     (line,) = stand_down_lines(caplog)
-    assert line.startswith("the output hand-over is off with pulumi ")
-    assert "SETTINGS has no `outputs` set" in line
-
-
-def test_stands_down_when_outputs_have_no_future(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger=LOGGER)
-
-    async def run() -> int:
-        res, futures = resource(asyncio.get_running_loop())
-        before = len(SETTINGS.outputs)
-        res.p0._data = object()
-        _output_guard.hand_over(res)
-        for f in futures:
-            f.set_result(1)
-        return before - len(SETTINGS.outputs)
-
-    assert asyncio.run(run()) == 0  # nothing moved: the stock tracking stays
-    (line,) = stand_down_lines(caplog)
-    assert "pulumi.Output has no asyncio future `_data`" in line
+    assert line == f"the output hand-over is off with pulumi {_sdk.sdk_version()}: {why}; " + (
+        "Pulumi's stock behaviour applies"
+    )

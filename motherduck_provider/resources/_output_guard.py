@@ -10,11 +10,13 @@ quadratic, about 30 CPU-seconds of the program at 1,000 accounts, on the cores t
 needs.
 
 `hand_over` moves a resource's Outputs from that set to one task per event loop that waits
-on all of them at once (`asyncio.wait`, ALL_COMPLETED: one callback each), tracked in the
-set in their place. An Output that fails or is cancelled goes back into the set, so the SDK
-reports it as it does today (each SDK release has its own rule for registration failures).
-The program still ends only when every Output has resolved. If `SETTINGS` or `Output` lose
-what this relies on, the stock tracking stays (`_sdk.stand_down`).
+on all of them at once (`asyncio.wait`, FIRST_EXCEPTION: one callback each), tracked in the
+set in their place. When an Output fails or is cancelled, that task hands every Output it
+holds back to the set at once, so the SDK reports the failure as it does today, as soon as
+it happens (each SDK release has its own rule for registration failures, and the engine may
+answer no other registration after one failed). The program still ends only when every
+Output has resolved. If `SETTINGS` or `Output` lose what this relies on, the stock tracking
+stays (`_sdk.stand_down`).
 """
 
 from __future__ import annotations
@@ -47,11 +49,16 @@ class _Waiter:
                 self.closed = not batch
             if not batch:
                 return
-            await asyncio.wait(batch)  # ALL_COMPLETED
-            failed = [f for f in batch if f.cancelled() or f.exception() is not None]
-            if failed:
+            done, not_done = await asyncio.wait(batch, return_when=asyncio.FIRST_EXCEPTION)
+            failed = {f for f in done if f.cancelled() or f.exception() is not None}
+            if failed or not_done:
+                # Back to the SDK, at once: it reports the failure as it does (the engine may
+                # answer no other registration after one failed) and waits for the rest.
                 with SETTINGS.lock:
-                    SETTINGS.outputs.update(failed)
+                    SETTINGS.outputs.update(failed, not_done, self.pending)
+                    self.pending.clear()
+                    self.closed = True
+                return
 
 
 _waiter: _Waiter | None = None

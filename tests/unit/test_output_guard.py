@@ -116,6 +116,31 @@ def test_a_failed_output_fails_the_wait_as_the_stock_one_does(hand_over: bool) -
         deploy(6, hand_over=hand_over, fail=True)
 
 
+@pytest.mark.parametrize("hand_over", [False, True])
+def test_a_failure_ends_the_wait_while_other_outputs_are_pending(hand_over: bool) -> None:
+    """After a failed registration the engine may answer no other: the wait must not outlast
+    the failure (the stock wait raises at the first failed Output)."""
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        made = [resource(loop) for _ in range(4)]
+        if hand_over:
+            for res, _ in made:
+                _output_guard.hand_over(res)
+
+        async def engine() -> None:
+            await asyncio.sleep(0)
+            for f in made[1][1]:
+                f.set_exception(ValueError("registration failed"))
+
+        failing = asyncio.ensure_future(engine())
+        await asyncio.wait_for(stack.wait_for_rpcs(), timeout=10)
+        await failing
+
+    with pytest.raises(ValueError, match="registration failed"):
+        asyncio.run(run())
+
+
 def test_resources_made_after_the_wait_began_are_waited_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -93,7 +93,7 @@ def hand_over(resource: pulumi.Resource) -> None:
         tracked = [f for f in futures if f in outputs and not f.done()]
         if not tracked:
             return
-        if _waiter is None or _waiter.loop is not loop or _waiter.closed:
+        if _waiter is None or _waiter.loop is not loop or _waiter.closed or _waiter.task.done():
             _waiter = _Waiter(loop)
         _waiter.pending.update(tracked)
         outputs.difference_update(tracked)

@@ -172,6 +172,27 @@ def test_resources_made_after_the_wait_began_are_waited_for(
     assert {o._data.result().value for o in outputs} == {"later"}
 
 
+def test_a_cancelled_waiter_is_replaced() -> None:
+    async def run() -> Any:
+        loop = asyncio.get_running_loop()
+        first, _ = resource(loop)
+        _output_guard.hand_over(first)
+        gone = _output_guard._waiter
+        assert gone is not None
+        gone.task.cancel()
+        await asyncio.sleep(0)
+        second, futures = resource(loop)
+        _output_guard.hand_over(second)
+        assert _output_guard._waiter is not gone
+        assert second.p0._data in _output_guard._waiter.pending  # type: ignore[union-attr]
+        for f in futures:
+            f.set_result(2)
+        await _output_guard._waiter.task  # type: ignore[union-attr]
+        return second.p0._data.result().value
+
+    assert asyncio.run(run()) == 2
+
+
 def stand_down_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER and " is off " in r.message]
 

@@ -16,13 +16,16 @@ Runs where `ServiceAccount(...)` and friends are constructed, never in the provi
   `username` Outputs come from them, so that InstanceConfig can tell an account this program
   creates from one that may already exist.
 * **A plaintext admin token** in the stack's config is warned about once per run.
+* **Registration.** `registering` wraps each of our resources' construction in the SDK
+  workarounds that belong to it (`_pickle_guard`, `_trace_guard`, then `_output_guard`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +37,10 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from ..config import TOKEN_KEYS, plaintext_token_keys, plaintext_token_warning
 from ..connection import Connection
+from ._output_guard import hand_over
+from ._pickle_guard import pickler_restored
 from ._sdk import stand_down
+from ._trace_guard import stack_trace_trimmed
 
 
 @dataclass
@@ -231,3 +237,12 @@ def declared_owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> s
     parent = opts.parent if opts is not None else None
     parent_name = str(getattr(parent, "_name", "") or "") if parent is not None else ""
     return owner_of(pulumi.get_project(), pulumi.get_stack(), parent_name, resource_name)
+
+
+@contextmanager
+def registering(resource: pulumi.Resource) -> Iterator[None]:
+    """Around one of our resources' `super().__init__`: the SDK's pickle patches undone and a
+    one-frame stack trace recorded while it registers, then its Outputs handed over."""
+    with pickler_restored(), stack_trace_trimmed():
+        yield
+    hand_over(resource)

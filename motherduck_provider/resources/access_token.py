@@ -34,8 +34,6 @@ from ..errors import MotherDuckError, NotFoundError
 from ..rules import TokenType
 from . import _program
 from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
-from ._output_guard import hand_over
-from ._pickle_guard import pickler_restored
 from ._props import TokenSettings, TokenState, differing
 from ._token_core import (
     KEEP_PREVIOUS_MAX,
@@ -65,7 +63,6 @@ from ._token_core import (
     tracked_reason,
 )
 from ._token_core import span as _span
-from ._trace_guard import stack_trace_trimmed
 
 # The token rules and lifecycle live in `_token_core` (shared with ServiceAccount's `tokens`);
 # these names stay importable from here, where callers and the docs tools know them.
@@ -366,11 +363,10 @@ class AccessToken(Resource, module="motherduck", name="AccessToken"):
         _program.warn_plaintext_token(connection)
         found = AccessTokenProvider().check({}, _program.plain(props)).failures
         props["__validated"] = _program.admit("AccessToken", resource_name, found)
-        with pickler_restored(), stack_trace_trimmed():
+        with _program.registering(self):
             super().__init__(
                 AccessTokenProvider(connection),
                 resource_name,
                 props,
                 pulumi.ResourceOptions.merge(opts, secret),
             )
-        hand_over(self)

@@ -47,10 +47,7 @@ from ._duckling import (
     side_problems,
     write,
 )
-from ._output_guard import hand_over
-from ._pickle_guard import pickler_restored
 from ._props import DucklingInputs, DucklingState, known
-from ._trace_guard import stack_trace_trimmed
 from .service_account import account_holds_config, account_leaves, org_of
 
 if TYPE_CHECKING:
@@ -301,6 +298,5 @@ class InstanceConfig(Resource, module="motherduck", name="InstanceConfig"):
         found = validate(_program.plain(props)).failures
         props["__validated"] = _program.admit("InstanceConfig", resource_name, found)
         props[MAY_EXIST] = _program.account_may_exist(username)
-        with pickler_restored(), stack_trace_trimmed():
+        with _program.registering(self):
             super().__init__(InstanceConfigProvider(connection), resource_name, props, opts)
-        hand_over(self)

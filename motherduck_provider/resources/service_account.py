@@ -35,8 +35,6 @@ from . import _account_tokens, _detailed_diff, _duckling, _held, _program
 from ._account_tokens import TokenArgsDict
 from ._base import ProviderBase, failures, is_unknown, notice, utcnow, warn
 from ._late import may_land_late, wait_for_window, window_end
-from ._output_guard import hand_over
-from ._pickle_guard import pickler_restored
 from ._props import AccountInputs, AccountState, known
 from ._token_core import Lifecycle
 
@@ -47,7 +45,6 @@ if TYPE_CHECKING:
         ReadWriteArgs,
         ReadWriteArgsDict,
     )
-from ._trace_guard import stack_trace_trimmed
 
 # POSTs of one account before giving up when none gets an answer that decides.
 MAX_POSTS = 3
@@ -550,9 +547,8 @@ class ServiceAccount(Resource, module="motherduck", name="ServiceAccount"):
         found = validate(_program.plain(props)).failures
         found += _program.claim_username(resource_name, username, connection)
         props["__validated"] = _program.admit("ServiceAccount", resource_name, found)
-        with pickler_restored(), stack_trace_trimmed():
+        with _program.registering(self):
             super().__init__(ServiceAccountProvider(connection), resource_name, props, opts)
-        hand_over(self)
         _program.remember_account(self.username, adopt)
 
 

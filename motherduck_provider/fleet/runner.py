@@ -193,9 +193,12 @@ def _follow(
     with log.open(encoding="utf-8") as lines:
         partial = ""
         while True:
+            # Looked at before the read: once the run has ended every line is written, so an
+            # empty read then means all is read (the end may come just after an empty read).
+            done = ended.is_set()
             line = lines.readline()
             if not line:
-                if ended.is_set():
+                if done:
                     return
                 ended.wait(0.1)
                 continue

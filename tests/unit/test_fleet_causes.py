@@ -187,3 +187,36 @@ def test_the_summary_has_one_line_with_the_cause(
     (line,) = [line for line in text.splitlines() if line.startswith("shard-1: ")]
     assert line.startswith(expected), line
     assert "stderr:" not in text and "For more information" not in text
+
+
+class EndsAfterTheLastEmptyRead:
+    """The run's end, arriving between the reader's empty read and its look at the end: the
+    engine writes its last events, the command returns and the end is set, all at once."""
+
+    def __init__(self, log: Path, lines: list[str]) -> None:
+        self.log, self.lines, self.set_ = log, lines, False
+
+    def is_set(self) -> bool:
+        if not self.set_:
+            with self.log.open("a", encoding="utf-8") as out:
+                out.writelines(self.lines)
+            self.set_ = True
+        return True
+
+    def wait(self, timeout: float) -> bool:
+        return self.set_
+
+
+def test_the_event_reader_reads_what_was_written_before_the_end(tmp_path: Path) -> None:
+    """Seen once in CI (2026-12-07): a shard's program error summarized as a setup error, its
+    diagnostic event lost, because the reader left at the end without reading the lines written
+    after its last empty read."""
+    from motherduck_provider.fleet.runner import _follow
+
+    log = tmp_path / "events.jsonl"
+    log.touch()
+    diag = {"message": TRACEBACK, "color": "never", "severity": "error"}
+    line = json.dumps({"sequence": 0, "timestamp": 0, "diagnosticEvent": diag}) + "\n"
+    seen: list[Any] = []
+    _follow(log, seen.append, EndsAfterTheLastEmptyRead(log, [line]))  # type: ignore[arg-type]
+    assert [e.diagnostic_event.message for e in seen] == [TRACEBACK]

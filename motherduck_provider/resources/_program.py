@@ -17,7 +17,8 @@ Runs where `ServiceAccount(...)` and friends are constructed, never in the provi
   creates from one that may already exist.
 * **A plaintext admin token** in the stack's config is warned about once per run.
 * **Registration.** `registering` wraps each of our resources' construction in the SDK
-  workarounds that belong to it (`_pickle_guard`, `_trace_guard`, then `_output_guard`).
+  workarounds that belong to it (`_type_hints`, `_pickle_guard`, `_trace_guard`,
+  `_debug_lines`, then `_output_guard`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from ..config import TOKEN_KEYS, plaintext_token_keys, plaintext_token_warning
 from ..connection import Connection
+from . import _type_hints
+from ._debug_lines import quiet
 from ._output_guard import hand_over
 from ._pickle_guard import pickler_restored
 from ._sdk import stand_down
@@ -241,8 +244,10 @@ def declared_owner(resource_name: str, opts: pulumi.ResourceOptions | None) -> s
 
 @contextmanager
 def registering(resource: pulumi.Resource) -> Iterator[None]:
-    """Around one of our resources' `super().__init__`: the SDK's pickle patches undone and a
-    one-frame stack trace recorded while it registers, then its Outputs handed over."""
-    with pickler_restored(), stack_trace_trimmed():
+    """Around one of our resources' `super().__init__`: the SDK's pickle patches undone, a
+    one-frame stack trace recorded and no debug line sent while it registers, its output types
+    worked out once per class, then its Outputs handed over."""
+    _type_hints.install()
+    with pickler_restored(), stack_trace_trimmed(), quiet():
         yield
     hand_over(resource)

@@ -2,12 +2,13 @@
 relies on.
 
 Modules that work around SDK behaviour through SDK or standard-library internals
-(`_pickle_guard`, `_output_guard`, `_report.install`, `_detailed_diff.install`,
-`_server_workers`, the gate in `_program`). Each checks that what it touches is there and
-shaped as expected; if not, it leaves Pulumi's stock behaviour in place and calls `stand_down`,
-which logs one debug line, so a new SDK release never breaks a deployment.
-tests/unit/test_sdk_guards.py and test_output_guard.py check their assumptions against the
-installed SDK in every cell of scripts/matrix (docs/supported-versions.md).
+(`_pickle_guard`, `_output_guard`, `_debug_lines`, `_type_hints`, `_report.install`,
+`_detailed_diff.install`, `_server_workers`, the gate in `_program`). Each checks that what it
+touches is there and shaped as expected; if not, it leaves Pulumi's stock behaviour in place
+and calls `stand_down`, which logs one debug line, so a new SDK release never breaks a
+deployment. tests/unit/test_sdk_guards.py, test_output_guard.py and
+test_registration_chatter.py check their assumptions against the installed SDK in every cell of
+scripts/matrix (docs/supported-versions.md).
 """
 
 from __future__ import annotations

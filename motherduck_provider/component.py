@@ -22,7 +22,8 @@ from .resources import (
     ReadWriteArgsDict,
     ServiceAccount,
 )
-from .resources._trace_guard import stack_trace_trimmed
+from .resources._debug_lines import quiet
+from .resources._program import registering
 from .rules import TokenType
 
 
@@ -144,7 +145,7 @@ class ManagedAccount(pulumi.ComponentResource):
                 `tokens` (the children) is then empty and `ducklings` None; read the tokens
                 from `token_ids` and `token_secrets`.
         """
-        with stack_trace_trimmed():
+        with registering(self):
             super().__init__("motherduck:index:ManagedAccount", resource_name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         held = ducklings if config_in_account or one_step else None
@@ -210,4 +211,5 @@ class ManagedAccount(pulumi.ComponentResource):
                 opts=child,
             )
         outputs: dict[str, Any] = {"username": self.username, "token_ids": self.token_ids}
-        self.register_outputs(outputs)
+        with quiet():
+            self.register_outputs(outputs)

@@ -56,7 +56,7 @@ PROGRAM = textwrap.dedent(
 
     pulumi.runtime.set_mocks(Mocks(), preview=False, logger=engine_log)
 
-    from motherduck_provider import AccessToken, ServiceAccount
+    from motherduck_provider import AccessToken, ManagedAccount, ServiceAccount
 
     class Plain(pulumi.CustomResource):
         ttl: pulumi.Output[int]
@@ -82,6 +82,10 @@ PROGRAM = textwrap.dedent(
             account = ServiceAccount(f"acct{i}", username=f"user_{i}")
             token = AccessToken(f"tok{i}", username=account.username, name="ci", ttl=3600)
             outputs += [token.ttl.apply(ttls.append), Plain(f"plain{i}").ttl.apply(ttls.append)]
+            managed = ManagedAccount(
+                f"team{i}", username=f"team_{i}", tokens={"ci": {}}, one_step=True
+            )
+            outputs.append(managed.token_ids)
         return pulumi.Output.all(*outputs)
 
     declare()
@@ -123,11 +127,13 @@ def test_the_sdk_sends_no_debug_lines_for_our_registrations() -> None:
     for i in range(3):
         assert about(lines, f"acct{i}") == []
         assert about(lines, f"tok{i}") == []
+        assert about(lines, f"team{i}") == []  # the ManagedAccount and its ServiceAccount
         # Every other resource still gets the SDK's lines: registering, prepared, successful.
         assert len(about(lines, f"plain{i}")) == 3, lines
     # "beginning rpc register resource" names no resource: the Stack's, one per Plain, none
-    # for ours.
+    # for ours; nor does the line of a component's outputs (the Stack's only).
     assert lines.count("beginning rpc register resource") == 1 + 3
+    assert lines.count("beginning rpc register resource outputs") == 1
 
 
 def test_motherduck_log_debug_keeps_the_sdks_debug_lines() -> None:
@@ -135,7 +141,9 @@ def test_motherduck_log_debug_keeps_the_sdks_debug_lines() -> None:
     for i in range(3):
         assert len(about(lines, f"acct{i}")) == 3
         assert len(about(lines, f"tok{i}")) == 3
-    assert lines.count("beginning rpc register resource") == 1 + 9
+        assert len(about(lines, f"team{i}")) == 8  # component (3 + 2 of its outputs), account
+    assert lines.count("beginning rpc register resource") == 1 + 9 + 6
+    assert lines.count("beginning rpc register resource outputs") == 1 + 3
 
 
 def test_our_output_types_are_worked_out_once_per_class() -> None:

@@ -18,15 +18,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import islice
 from typing import Any, Literal, TypedDict, TypeVar
 
 import pulumi
 from pulumi.dynamic import CheckFailure
 
+from .. import config
 from ..errors import MotherDuckError
 from . import _token_core as core
 from ._base import is_unknown, utcnow, warn
@@ -222,8 +225,27 @@ def workers() -> int:
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_WORKERS else MAX_WORKERS
 
 
+def _shared_pool() -> ThreadPoolExecutor:
+    """One pool for the calls of every account in this process: its threads start when first
+    needed and then serve every later account (a pool per create started two per account)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # Never the bound: the provider serves at most config.MAX_WORKERS calls at once,
+            # each running at most MAX_WORKERS of these.
+            _pool = ThreadPoolExecutor(
+                max_workers=config.MAX_WORKERS * MAX_WORKERS, thread_name_prefix="motherduck"
+            )
+        return _pool
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
 def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckError]:
-    """Run the jobs side by side (at most `MAX_WORKERS`); each result, or its API error."""
+    """Run the jobs side by side (at most `workers()` at once); each result, or its API
+    error, in the order of `jobs`."""
     if not jobs:
         return {}
 
@@ -236,9 +258,19 @@ def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckEr
     count = workers()
     if len(jobs) == 1 or count == 1:
         return {key: guarded(job) for key, job in jobs.items()}
-    with ThreadPoolExecutor(max_workers=min(count, len(jobs))) as pool:
-        futures = {key: pool.submit(guarded, job) for key, job in jobs.items()}
-        return {key: future.result() for key, future in futures.items()}
+    pool = _shared_pool()
+    waiting = iter(jobs.items())
+    running: dict[Future[_T | MotherDuckError], str] = {}
+    results: dict[str, _T | MotherDuckError] = {}
+    for key, job in islice(waiting, count):
+        running[pool.submit(guarded, job)] = key
+    while running:
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            results[running.pop(future)] = future.result()
+            for key, job in islice(waiting, 1):
+                running[pool.submit(guarded, job)] = key
+    return {key: results[key] for key in jobs}
 
 
 def create_job(

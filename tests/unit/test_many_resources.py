@@ -8,13 +8,9 @@ the runtime settings it installs do not leak into other tests.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.child import last_json
 
 PROGRAM = textwrap.dedent(
     """
@@ -47,14 +43,4 @@ PROGRAM = textwrap.dedent(
 
 
 def test_more_than_a_thousand_dynamic_resources_construct() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROGRAM],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result == {"made": 1200, "restored": True}
+    assert last_json(PROGRAM) == {"made": 1200, "restored": True}

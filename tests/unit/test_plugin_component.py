@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -26,8 +22,7 @@ from motherduck_provider.plugin.component import (
     component_args,
 )
 from motherduck_provider.plugin.properties import camel
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.child import last_json, run_python
 
 
 def test_managed_account_is_a_component_with_every_input_documented() -> None:
@@ -177,16 +172,7 @@ PROGRAM = textwrap.dedent(
 
 def registered(kind: str, program: str = PROGRAM) -> dict[str, Any]:
     """The JSON the program (run under mocks, in its own process) prints last."""
-    proc = subprocess.run(
-        [sys.executable, "-c", program, kind],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    found: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    found: dict[str, Any] = last_json(program, kind)
     return found
 
 
@@ -297,14 +283,7 @@ def test_token_names_the_component_cannot_tell_apart_are_refused() -> None:
         'NAMES = ["readScaling", "tokenIds", "Nightly_CI", "ci_loader"]',
         'NAMES = ["readScaling", "read_scaling"]',
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", program, "plugin"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python(program, "plugin")
     assert proc.returncode != 0
     assert "readScaling" in proc.stderr and "read_scaling" in proc.stderr, proc.stderr[-2000:]
 

@@ -7,13 +7,9 @@ They load at the first API call. Measured by `bench/bench_import.py`.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.child import last_json
 
 PROGRAM = textwrap.dedent(
     """
@@ -41,13 +37,4 @@ PROGRAM = textwrap.dedent(
 
 
 def test_check_and_diff_need_neither_httpx_nor_pydantic() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROGRAM],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    assert last_json(PROGRAM) == []

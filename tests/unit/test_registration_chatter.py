@@ -12,13 +12,9 @@ installed SDK (every cell of scripts/matrix):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +23,8 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc_manager
 
 from motherduck_provider.resources import _debug_lines, _sdk, _type_hints
+from tests.child import last_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LOGGER = "motherduck_provider"
 
 PROGRAM = textwrap.dedent(
@@ -100,17 +96,7 @@ PROGRAM = textwrap.dedent(
 
 def run_program(**env: str) -> dict[str, Any]:
     child_env = {k: v for k, v in os.environ.items() if k != "MOTHERDUCK_LOG"}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROGRAM],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**child_env, **env},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = last_json(PROGRAM, env={**child_env, **env})
     return result
 
 

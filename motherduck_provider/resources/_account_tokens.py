@@ -225,6 +225,10 @@ def workers() -> int:
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_WORKERS else MAX_WORKERS
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
 def _shared_pool() -> ThreadPoolExecutor:
     """One pool for the calls of every account in this process: its threads start when first
     needed and then serve every later account (a pool per create started two per account)."""
@@ -237,10 +241,6 @@ def _shared_pool() -> ThreadPoolExecutor:
                 max_workers=config.MAX_WORKERS * MAX_WORKERS, thread_name_prefix="motherduck"
             )
         return _pool
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
 def run_all(jobs: Mapping[str, Callable[[], _T]]) -> dict[str, _T | MotherDuckError]:

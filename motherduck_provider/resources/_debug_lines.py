@@ -18,7 +18,7 @@ warning or error are unchanged. `MOTHERDUCK_LOG=debug` keeps the lines. If eithe
 from __future__ import annotations
 
 import importlib
-import os
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +28,7 @@ from typing import Any
 
 import pulumi
 
-from ._report import LOG_LEVEL_ENV
+from ._report import env_log_level
 from ._sdk import stand_down
 
 # The SDK modules whose `log.debug` lines follow every registration.
@@ -60,7 +60,7 @@ def _install() -> bool:
     with _lock:
         if _installed is None:
             _installed = False
-            if os.environ.get(LOG_LEVEL_ENV, "").strip().upper() == "DEBUG":
+            if env_log_level() == logging.DEBUG:
                 return False
             modules = [importlib.import_module(name) for name in _MODULES]
             for module in modules:

@@ -159,10 +159,16 @@ def _verbosity(argv: list[str]) -> int:
     return level
 
 
-def _configure_logging() -> None:
+def env_log_level() -> int | None:
+    """The `logging` level `MOTHERDUCK_LOG` names (`debug`, `info`, ...), or None."""
     wanted = os.environ.get(LOG_LEVEL_ENV, "").strip().upper()
     level = getattr(logging, wanted, None) if wanted else None
-    if not isinstance(level, int):
+    return level if isinstance(level, int) else None
+
+
+def _configure_logging() -> None:
+    level = env_log_level()
+    if level is None:
         level = logging.DEBUG if _verbosity(sys.argv) > 0 else None
     if level is None or log.handlers:
         return

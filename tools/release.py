@@ -50,6 +50,10 @@ VERSION_FILE = Path("motherduck_provider") / "_version.py"
 PYTHONS = ("3.11", "3.12", "3.13")
 #: glibc 2.17 or later on x86-64: every current Linux distribution except musl ones (Alpine).
 PLATFORM = "manylinux_2_17_x86_64"
+#: pip's `--platform` arguments for PLATFORM: its old name too, which pip does not infer, as
+#: some wheels carry only that tag (protobuf's compiled one; without it the pure-Python wheel
+#: was taken, which slows the plugin's start and every gRPC message).
+PLATFORM_ARGS = ("--platform", PLATFORM, "--platform", "manylinux2014_x86_64")
 PLUGIN = "pulumi-resource-motherduck"
 #: Left out of the plugin package: the Pulumi SDK requires debugpy to debug programs run by
 #: the Python language host, and the plugin is no such program (nothing in `pulumi` imports
@@ -142,7 +146,7 @@ def wheelhouse(constraints: str) -> Path:
     PYTHONS on PLATFORM (`run/`), under `constraints`: downloaded once per set (the registry's
     answers are not cached by pip), offline afterwards."""
     build_needs, run_needs = requirements()
-    stamp = json.dumps([build_needs, run_needs, constraints, PYTHONS, PLATFORM])
+    stamp = json.dumps([build_needs, run_needs, constraints, PYTHONS, PLATFORM_ARGS])
     key = hashlib.sha256(stamp.encode()).hexdigest()
 
     def download(work: Path) -> None:
@@ -153,7 +157,7 @@ def wheelhouse(constraints: str) -> Path:
         for python in PYTHONS:
             log(f"downloading dependency wheels for Python {python} ({PLATFORM})")
             run(sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
-                "--platform", PLATFORM, "--python-version", python, "-d", work / "run",
+                *PLATFORM_ARGS, "--python-version", python, "-d", work / "run",
                 "-c", pins, *run_needs)  # fmt: skip
 
     return cached(cache_root() / f"release-wheels-{key[:16]}", key, download)
@@ -170,7 +174,7 @@ def plugin_package(wheel: Path, house: Path, version: str, out: Path, work: Path
         log(f"plugin package: site-packages for Python {python}")
         target = root / "site-packages" / python
         run(sys.executable, "-m", "pip", "install", "-q", "--no-index",
-            "--find-links", house / "run", "--only-binary=:all:", "--platform", PLATFORM,
+            "--find-links", house / "run", "--only-binary=:all:", *PLATFORM_ARGS,
             "--python-version", python, "--no-compile", "--target", target, wheel)  # fmt: skip
         shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts for another path
         for name in LEFT_OUT:

@@ -6,8 +6,9 @@ seconds of the same fleet with a provider that makes no calls (`null_provider.py
 own cost). Both fleets run phase by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_fleet.py --accounts 1000 --shards 20 [--parallel P]
-[--latency 0.05] [--no-null] [--onestep] [--phases up destroy] [--json out.json]`. Loopback
-only; the emulator runs in this process. Figures, not a test: the machine's load moves them.
+[--latency 0.05] [--no-null] [--onestep] [--phases up destroy] [--json out.json]
+[--python user|dev]`. Loopback only; the emulator runs in this process. Figures, not a test:
+the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
+from user_python import PYTHONS, python_env  # noqa: E402  (bench/)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from motherduck_provider.fleet.layout import FleetFile  # noqa: E402
@@ -60,13 +62,11 @@ def make_fleet(
     accounts: int,
     shards: int,
     onestep: bool = False,
+    python: str = "user",
 ) -> tuple[Fleet, FleetFile]:
     project = root / mode
     shutil.copytree(PROGRAM, project, ignore=shutil.ignore_patterns("__pycache__"))
-    env = pulumi_environment(root / f"{mode}-pulumi", bin_dir)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (os.environ.get("PYTHONPATH"), str(BENCH), str(REPO)) if p
-    )
+    env = {**pulumi_environment(root / f"{mode}-pulumi", bin_dir), **python_env(python)}
     fleet = Fleet(project, auto.PulumiCommand(root=str(bin_dir.parent)), env)
     spec = FleetFile("shard", shards)
     values = {
@@ -106,6 +106,13 @@ def main() -> None:
         choices=[p[0] for p in PHASES],
         help="run only these (in the usual order; `up` and `destroy` always run)",
     )
+    parser.add_argument(
+        "--python",
+        choices=PYTHONS,
+        default="user",
+        help="the programs' and providers' Python: user (this checkout installed from its wheel "
+        "with its dependencies alone, as a user has it; bench/user_python.py) or dev (.venv)",
+    )
     args = parser.parse_args()
     if not 1 <= args.accounts <= 20000 or not 1 <= args.shards <= 200:
         parser.error("--accounts within 1..20000, --shards within 1..200")
@@ -119,13 +126,16 @@ def main() -> None:
         server.store.faults.latency = args.latency
         modes = ("motherduck",) if args.no_null else ("motherduck", "null")
         fleets = {
-            m: make_fleet(Path(tmp), m, bin_dir, server, args.accounts, args.shards, args.onestep)
+            m: make_fleet(
+                Path(tmp), m, bin_dir, server, args.accounts, args.shards, args.onestep, args.python
+            )
             for m in modes
         }
         print(
             f"{args.accounts} accounts x {1 if args.onestep else 3} resource(s) over "
             f"{args.shards} shards, {parallel} at "
             f"once; {os.cpu_count()} cores; added API latency {args.latency * 1000:.0f} ms; "
+            f"python {args.python}; "
             f"{time.strftime('%Y-%m-%d')}",
             flush=True,
         )
@@ -173,6 +183,7 @@ def main() -> None:
             "shards": args.shards,
             "parallel": parallel,
             "onestep": args.onestep,
+            "python": args.python,
             "latency": args.latency,
             "cores": os.cpu_count(),
             "phases": rows,

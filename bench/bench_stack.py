@@ -9,9 +9,9 @@ by phase, interleaved, so machine load hits both alike.
 
 Run: `.venv/bin/python bench/bench_stack.py --accounts 10 100 [--latency 0.05] [--tokens 1]
 [--parallel P] [--env PULUMI_DIY_BACKEND_GZIP=true] [--compact | --onestep] [--cpu]
-[--backend-query metadata=skip]`. `--cpu` adds each phase's CPU-seconds by process
-(`cpu_meter.py`): wall seconds on 2 cores do not say who keeps them busy. Loopback only; the
-emulator runs in this process. Figures, not a test: the machine's load moves them.
+[--backend-query metadata=skip] [--python user|dev]`. `--cpu` adds each phase's CPU-seconds by
+process (`cpu_meter.py`): wall seconds on 2 cores do not say who keeps them busy. Loopback
+only; the emulator runs in this process. Figures, not a test: the machine's load moves them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
+from user_python import PYTHONS, python_env  # noqa: E402  (bench/)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from tools.pulumi_env import install_pulumi, pulumi_environment  # noqa: E402
@@ -89,6 +90,7 @@ class Stack:
         compact: bool = False,
         onestep: bool = False,
         backend_query: str = "",
+        python: dict[str, str] | None = None,
     ) -> None:
         self.mode = mode
         self.project = root / mode / "project"
@@ -96,10 +98,7 @@ class Stack:
         self.env = {
             **os.environ,
             **pulumi_environment(root / mode / "pulumi", bin_dir),
-            # An existing PYTHONPATH comes first: it can point at another checkout to compare.
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (os.environ.get("PYTHONPATH"), str(BENCH), str(REPO)) if p
-            ),
+            **(python or python_env("dev")),
             **extra_env,
         }
         if backend_query:
@@ -184,6 +183,7 @@ def bench(
     onestep: bool = False,
     cpu: bool = False,
     backend_query: str = "",
+    python: str = "user",
 ) -> dict[str, object]:
     rows = []
     with (
@@ -191,6 +191,7 @@ def bench(
         EmulatorServer(admin_token=ADMIN_TOKEN) as server,
     ):
         server.store.faults.latency = latency
+        interpreter = python_env(python)
         ours, null = (
             Stack(
                 Path(tmp),
@@ -205,6 +206,7 @@ def bench(
                 compact,
                 onestep,
                 backend_query,
+                interpreter,
             )
             if mode == "motherduck" or with_null
             else None
@@ -224,8 +226,8 @@ def bench(
             f"{accounts * per_account} resources; "
             f"added API latency {latency * 1000:.0f} ms; "
             f"--parallel {parallel or 'default (4 x CPUs)'}; "
-            f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}"
-            + (f"; backend file://...?{backend_query}" if backend_query else ""),
+            f"env {' '.join(f'{k}={v}' for k, v in extra_env.items()) or '-'}; "
+            f"python {python}" + (f"; backend file://...?{backend_query}" if backend_query else ""),
             flush=True,
         )
         print(
@@ -269,6 +271,7 @@ def bench(
         "env": extra_env,
         "compact": compact,
         "onestep": onestep,
+        "python": python,
         **({"backend_query": backend_query} if backend_query else {}),
         "phases": rows,
     }
@@ -314,6 +317,13 @@ def main() -> None:
         default="",
         help="append ?QUERY to the file backend's URL: metadata=skip writes no .attrs sidecars",
     )
+    parser.add_argument(
+        "--python",
+        choices=PYTHONS,
+        default="user",
+        help="the programs' and providers' Python: user (this checkout installed from its wheel "
+        "with its dependencies alone, as a user has it; bench/user_python.py) or dev (.venv)",
+    )
     args = parser.parse_args()
     wanted = set(args.phases or [p.name for p in PHASES]) | {"up"}
     chosen = tuple(p for p in PHASES if p.name in wanted)
@@ -337,6 +347,7 @@ def main() -> None:
             args.onestep,
             args.cpu,
             args.backend_query,
+            args.python,
         )
         for n in args.accounts
     ]

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
-from user_python import PYTHONS, python_env  # noqa: E402  (bench/)
+from user_python import add_python_argument, python_env  # noqa: E402  (bench/)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from motherduck_provider.fleet.layout import FleetFile  # noqa: E402
@@ -106,13 +106,7 @@ def main() -> None:
         choices=[p[0] for p in PHASES],
         help="run only these (in the usual order; `up` and `destroy` always run)",
     )
-    parser.add_argument(
-        "--python",
-        choices=PYTHONS,
-        default="user",
-        help="the programs' and providers' Python: user (this checkout installed from its wheel "
-        "with its dependencies alone, as a user has it; bench/user_python.py) or dev (.venv)",
-    )
+    add_python_argument(parser)
     args = parser.parse_args()
     if not 1 <= args.accounts <= 20000 or not 1 <= args.shards <= 200:
         parser.error("--accounts within 1..20000, --shards within 1..200")

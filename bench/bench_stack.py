@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cpu_meter import CpuMeter  # noqa: E402  (bench/ is this script's directory)
-from user_python import PYTHONS, python_env  # noqa: E402  (bench/)
+from user_python import add_python_argument, python_env  # noqa: E402  (bench/)
 
 from motherduck_provider.emulator import EmulatorServer  # noqa: E402
 from tools.pulumi_env import install_pulumi, pulumi_environment  # noqa: E402
@@ -317,13 +317,7 @@ def main() -> None:
         default="",
         help="append ?QUERY to the file backend's URL: metadata=skip writes no .attrs sidecars",
     )
-    parser.add_argument(
-        "--python",
-        choices=PYTHONS,
-        default="user",
-        help="the programs' and providers' Python: user (this checkout installed from its wheel "
-        "with its dependencies alone, as a user has it; bench/user_python.py) or dev (.venv)",
-    )
+    add_python_argument(parser)
     args = parser.parse_args()
     wanted = set(args.phases or [p.name for p in PHASES]) | {"up"}
     chosen = tuple(p for p in PHASES if p.name in wanted)

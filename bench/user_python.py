@@ -18,6 +18,7 @@ runs that checkout's code.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import subprocess
@@ -92,6 +93,17 @@ def python_env(which: str) -> dict[str, str]:
         "PULUMI_PYTHON_CMD": python,
         "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), *path) if p),
     }
+
+
+def add_python_argument(parser: argparse.ArgumentParser) -> None:
+    """The benchmarks' `--python` option."""
+    parser.add_argument(
+        "--python",
+        choices=PYTHONS,
+        default="user",
+        help="the programs' and providers' Python: user (this checkout installed from its wheel "
+        "with its dependencies alone, as a user has it; bench/user_python.py) or dev (.venv)",
+    )
 
 
 if __name__ == "__main__":

@@ -189,18 +189,24 @@ def plugin_package(wheel: Path, house: Path, version: str, out: Path, work: Path
     return tarball
 
 
+def find_python(version: str) -> str | None:
+    """This machine's Python `version` (3.X), as `scripts/find-python` finds it, or None."""
+    found = subprocess.run(["bash", REPO_ROOT / "scripts" / "find-python", version],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def compile_bytecode(python: str, target: Path) -> None:
     """Bytecode for `target`, made by that Python (pip can only compile for the one it runs
     on): without it each start of the plugin compiles everything it imports (about 0.6
     CPU-seconds) wherever it cannot write `__pycache__`, a read-only plugin folder or
     `PYTHONDONTWRITEBYTECODE=1`. Unchecked hash-based files: the sources never change after
     `pulumi plugin install`, whatever modification times the install gives them."""
-    found = subprocess.run(["bash", REPO_ROOT / "scripts" / "find-python", python],
-                           capture_output=True, text=True, check=False)  # fmt: skip
-    if found.returncode != 0:
+    interpreter = find_python(python)
+    if interpreter is None:
         log(f"plugin package: no Python {python} here, its site-packages carry no bytecode")
         return
-    compiled = subprocess.run([found.stdout.strip(), "-m", "compileall", "-q", "-j", "0",
+    compiled = subprocess.run([interpreter, "-m", "compileall", "-q", "-j", "0",
                                "--invalidation-mode", "unchecked-hash", target],
                               capture_output=True, text=True, check=False)  # fmt: skip
     if compiled.returncode != 0:  # as pip does: a file that does not compile keeps its source

@@ -138,12 +138,7 @@ def pulumi_env(pulumi_bin: Path, pulumi_work_dir: Path) -> dict[str, str]:
 
 def pythons() -> list[str]:
     """The supported Pythons this machine has (scripts/find-python), this test's among them."""
-    found = []
-    for version in release.PYTHONS:
-        proc = subprocess.run(["bash", REPO_ROOT / "scripts" / "find-python", version],
-                              capture_output=True, text=True, check=False)  # fmt: skip
-        if proc.returncode == 0:
-            found.append(proc.stdout.strip())
+    found = [p for p in map(release.find_python, release.PYTHONS) if p is not None]
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in release.PYTHONS
     return found or [sys.executable]
 
